@@ -1,0 +1,500 @@
+#include "config.h"
+
+#include "conf.h"
+
+#include "fapi_url.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CONF_FILE_MAX (64 * 1024)
+#define VALUE_MAX 1024
+#define SECONDS_MAX 60
+#define IDENTIFIER_MAX 256
+
+#define DEFAULT_API_VERSION "2026-05-12"
+#define DEFAULT_TIMEOUT 10
+#define DEFAULT_CONNECT_TIMEOUT 5
+
+enum kind {
+	K_CONF,       /* only as a module argument */
+	K_FLAG,
+	K_SECONDS,
+	K_FILE,       /* absolute path of a readable file */
+	K_DIR,        /* absolute path of a directory */
+	K_KEY,        /* publishable key */
+	K_URL,        /* https://host[:port] */
+	K_PROXY,
+	K_VERSION,    /* YYYY-MM-DD */
+	K_IDENTIFIER, /* format with %u */
+};
+
+struct key_def {
+	const char *name;
+	enum kind kind;
+	size_t offset;
+};
+
+#define AT(field) offsetof(struct conf, field)
+static const struct key_def keys[] = {
+	{ "conf", K_CONF, AT(conf_path) },
+	{ "publishable_key", K_KEY, AT(publishable_key) },
+	{ "frontend_api", K_URL, AT(frontend_api_arg) },
+	{ "identifier", K_IDENTIFIER, AT(identifier) },
+	{ "cafile", K_FILE, AT(cafile) },
+	{ "capath", K_DIR, AT(capath) },
+	{ "timeout", K_SECONDS, AT(timeout) },
+	{ "connect_timeout", K_SECONDS, AT(connect_timeout) },
+	{ "proxy", K_PROXY, AT(proxy) },
+	{ "api_version", K_VERSION, AT(api_version) },
+	{ "debug", K_FLAG, AT(debug) },
+	{ "use_first_pass", K_FLAG, AT(use_first_pass) },
+	{ "try_first_pass", K_FLAG, AT(try_first_pass) },
+};
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+const char *conf_key_name(size_t i)
+{
+	return i < NKEYS ? keys[i].name : NULL;
+}
+
+/* Where a setting came from, for error messages: "file:line" or "argument". */
+struct origin {
+	const char *file;
+	unsigned line;
+};
+
+static int fail(char *err, size_t errsize, const struct origin *o, const char *key,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int fail(char *err, size_t errsize, const struct origin *o, const char *key,
+		const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	if (o->file != NULL)
+		snprintf(err, errsize, "%s:%u: key '%s': %s", o->file, o->line, key, what);
+	else
+		snprintf(err, errsize, "module argument '%s': %s", key, what);
+	return -1;
+}
+
+static const struct key_def *find_key(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strlen(keys[i].name) == len && strncmp(keys[i].name, name, len) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int parse_flag(const char *v, bool *out)
+{
+	static const char *const yes[] = { "1", "yes", "true", "on" };
+	static const char *const no[] = { "0", "no", "false", "off" };
+	if (v == NULL) {
+		*out = true;
+		return 0;
+	}
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int parse_seconds(const char *v, long *out)
+{
+	if (v[0] < '0' || v[0] > '9' || strlen(v) > 3)
+		return -1;
+	char *end;
+	long n = strtol(v, &end, 10);
+	if (*end != '\0' || n < 1 || n > SECONDS_MAX)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int check_version(const char *v)
+{
+	static const char shape[] = "dddd-dd-dd";
+	if (strlen(v) != sizeof shape - 1)
+		return -1;
+	for (size_t i = 0; i < sizeof shape - 1; i++)
+		if (shape[i] == 'd' ? (v[i] < '0' || v[i] > '9') : v[i] != '-')
+			return -1;
+	return 0;
+}
+
+static int check_identifier_format(const char *v)
+{
+	if (strlen(v) > IDENTIFIER_MAX)
+		return -1;
+	for (const char *p = v; *p; p++)
+		if (*p == '%') {
+			if (p[1] != 'u' && p[1] != '%')
+				return -1;
+			p++;
+		}
+	return 0;
+}
+
+static int check_proxy(const char *v)
+{
+	static const char *const schemes[] = { "http://",   "https://", "socks4://",
+					       "socks4a://", "socks5://", "socks5h://" };
+	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+		if (strncasecmp(v, schemes[i], strlen(schemes[i])) == 0 &&
+		    v[strlen(schemes[i])] != '\0')
+			return 0;
+	return -1;
+}
+
+static int set_string(struct conf *c, const struct key_def *k, const char *v)
+{
+	char **slot = (char **)(void *)((char *)c + k->offset);
+	char *copy = strdup(v);
+	if (copy == NULL)
+		return -1;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+/* Validate one key = value and store it. value is NULL for a bare word. */
+static int conf_set(struct conf *c, const struct key_def *k, const char *v,
+		    const struct origin *o, char *err, size_t errsize)
+{
+	char why[200] = "";
+	struct stat st;
+
+	if (k->kind != K_FLAG && (v == NULL || v[0] == '\0'))
+		return fail(err, errsize, o, k->name, "needs a value (%s = ...)", k->name);
+	if (v != NULL && strlen(v) > VALUE_MAX)
+		return fail(err, errsize, o, k->name, "value longer than %d characters", VALUE_MAX);
+	for (const char *p = v; p != NULL && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return fail(err, errsize, o, k->name, "value has a control character");
+
+	switch (k->kind) {
+	case K_CONF:
+		if (o->file != NULL)
+			return fail(err, errsize, o, k->name, "only allowed as a module argument");
+		break;
+	case K_FLAG:
+		if (parse_flag(v, (bool *)(void *)((char *)c + k->offset)) != 0)
+			return fail(err, errsize, o, k->name, "expected yes or no, got '%s'", v);
+		return 0;
+	case K_SECONDS:
+		if (parse_seconds(v, (long *)(void *)((char *)c + k->offset)) != 0)
+			return fail(err, errsize, o, k->name,
+				    "expected whole seconds from 1 to %d, got '%s'", SECONDS_MAX, v);
+		return 0;
+	case K_FILE:
+		if (v[0] != '/' || stat(v, &st) != 0 || !S_ISREG(st.st_mode))
+			return fail(err, errsize, o, k->name, "'%s' is not an existing file (absolute path)", v);
+		break;
+	case K_DIR:
+		if (v[0] != '/' || stat(v, &st) != 0 || !S_ISDIR(st.st_mode))
+			return fail(err, errsize, o, k->name, "'%s' is not an existing directory (absolute path)", v);
+		break;
+	case K_KEY: {
+		char url[CONF_URL_MAX];
+		/* The key is public, but only its prefix is worth echoing. */
+		if (fapi_url_from_key(v, url, sizeof url, why, sizeof why) != 0)
+			return fail(err, errsize, o, k->name, "not a Clerk publishable key: %s", why);
+		break;
+	}
+	case K_URL: {
+		char url[CONF_URL_MAX];
+		if (fapi_url_normalize(v, url, sizeof url, why, sizeof why) != 0)
+			return fail(err, errsize, o, k->name, "'%s': %s", v, why);
+		break;
+	}
+	case K_PROXY:
+		if (check_proxy(v) != 0)
+			return fail(err, errsize, o, k->name,
+				    "expected http://, https://, socks4[a]:// or socks5[h]:// and a host");
+		break;
+	case K_VERSION:
+		if (check_version(v) != 0)
+			return fail(err, errsize, o, k->name, "expected a date YYYY-MM-DD, got '%s'", v);
+		break;
+	case K_IDENTIFIER:
+		if (check_identifier_format(v) != 0)
+			return fail(err, errsize, o, k->name,
+				    "only %%u (the PAM user) and %%%% may follow %%, at most %d characters",
+				    IDENTIFIER_MAX);
+		break;
+	}
+	if (set_string(c, k, v) != 0)
+		return fail(err, errsize, o, k->name, "out of memory");
+	return 0;
+}
+
+/* "key", "key=value" (arguments) or "key = value" (file lines). */
+static int conf_set_pair(struct conf *c, char *pair, const struct origin *o, char *err,
+			 size_t errsize)
+{
+	char *eq = strchr(pair, '=');
+	char *key_end = eq != NULL ? eq : pair + strlen(pair);
+	char *value = NULL;
+	if (eq != NULL) {
+		value = eq + 1;
+		while (*value == ' ' || *value == '\t')
+			value++;
+		char *end = value + strlen(value);
+		while (end > value && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+			*--end = '\0';
+	}
+	while (key_end > pair && (key_end[-1] == ' ' || key_end[-1] == '\t'))
+		key_end--;
+	const struct key_def *k = find_key(pair, (size_t)(key_end - pair));
+	if (k == NULL) {
+		*key_end = '\0';
+		char shown[64];
+		snprintf(shown, sizeof shown, "%.40s", pair);
+		for (char *p = shown; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				*p = '?';
+		return fail(err, errsize, o, shown, "unknown key");
+	}
+	return conf_set(c, k, value, o, err, errsize);
+}
+
+/* Open the file without following links and insist that only root (or the
+ * user running the process) can change it. *missing is set for ENOENT. */
+static int read_conf_file(const char *path, char **text, int *missing, char *err,
+			  size_t errsize)
+{
+	*missing = 0;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			*missing = 1;
+			snprintf(err, errsize, "%s: file not found", path);
+		} else if (errno == ELOOP) {
+			snprintf(err, errsize, "%s: is a symbolic link; refusing to read it", path);
+		} else {
+			snprintf(err, errsize, "%s: cannot open: %s", path, strerror(errno));
+		}
+		return -1;
+	}
+	struct stat st;
+	const char *why = NULL;
+	if (fstat(fd, &st) != 0)
+		why = "cannot stat";
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_uid != 0 && st.st_uid != geteuid())
+		why = "not owned by root";
+	else if (st.st_mode & (S_IWGRP | S_IWOTH))
+		why = "writable by group or others";
+	else if (st.st_size > CONF_FILE_MAX)
+		why = "larger than 64 KiB";
+	if (why != NULL) {
+		snprintf(err, errsize, "%s: %s; refusing to read it", path, why);
+		close(fd);
+		return -1;
+	}
+	size_t size = (size_t)st.st_size;
+	char *buf = malloc(size + 1);
+	size_t got = 0;
+	while (buf != NULL && got < size) {
+		ssize_t r = read(fd, buf + got, size - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (buf == NULL || got != size) {
+		free(buf);
+		snprintf(err, errsize, "%s: read failed", path);
+		return -1;
+	}
+	buf[size] = '\0';
+	if (memchr(buf, '\0', size) != NULL) {
+		free(buf);
+		snprintf(err, errsize, "%s: contains a NUL byte", path);
+		return -1;
+	}
+	*text = buf;
+	return 0;
+}
+
+static int parse_conf_text(struct conf *c, const char *path, char *text, char *err,
+			   size_t errsize)
+{
+	struct origin o = { path, 0 };
+	char *line = text;
+	while (line != NULL && *line != '\0') {
+		char *next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		o.line++;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		size_t len = strlen(line);
+		while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len > 0 && line[0] != '#' && conf_set_pair(c, line, &o, err, errsize) != 0)
+			return -1;
+		line = next;
+	}
+	return 0;
+}
+
+static int conf_finish(struct conf *c, char *err, size_t errsize)
+{
+	char why[200];
+	/* Unset, it is 5 s or the whole timeout if that is shorter. */
+	if (c->connect_timeout == 0)
+		c->connect_timeout = c->timeout < DEFAULT_CONNECT_TIMEOUT ? c->timeout
+									   : DEFAULT_CONNECT_TIMEOUT;
+	if (c->connect_timeout > c->timeout) {
+		snprintf(err, errsize, "connect_timeout (%ld s) is longer than timeout (%ld s)",
+			 c->connect_timeout, c->timeout);
+		return -1;
+	}
+	if (c->frontend_api_arg != NULL) {
+		if (fapi_url_normalize(c->frontend_api_arg, c->frontend_api, sizeof c->frontend_api,
+				       why, sizeof why) != 0) {
+			snprintf(err, errsize, "frontend_api: %s", why);
+			return -1;
+		}
+	} else if (c->publishable_key != NULL) {
+		if (fapi_url_from_key(c->publishable_key, c->frontend_api, sizeof c->frontend_api,
+				      why, sizeof why) != 0) {
+			snprintf(err, errsize, "publishable_key: %s", why);
+			return -1;
+		}
+	} else {
+		snprintf(err, errsize, "no Clerk instance configured: set publishable_key or frontend_api%s%s",
+			 c->conf_path ? " in " : "", c->conf_path ? c->conf_path : "");
+		return -1;
+	}
+	if (c->identifier == NULL && (c->identifier = strdup("%u")) == NULL)
+		return -1;
+	if (c->api_version == NULL && (c->api_version = strdup(DEFAULT_API_VERSION)) == NULL)
+		return -1;
+	return 0;
+}
+
+int conf_load(struct conf *c, int argc, const char **argv, const char *default_path,
+	      char *err, size_t errsize)
+{
+	memset(c, 0, sizeof *c);
+	c->timeout = DEFAULT_TIMEOUT;
+	struct origin arg = { NULL, 0 };
+	const char *path = default_path;
+	int explicit_path = 0;
+
+	for (int i = 0; i < argc; i++)
+		if (strncmp(argv[i], "conf=", 5) == 0) {
+			char *copy = strdup(argv[i]);
+			int rc = copy ? conf_set_pair(c, copy, &arg, err, errsize) : -1;
+			free(copy);
+			if (rc != 0)
+				goto fail;
+			path = c->conf_path;
+			explicit_path = 1;
+		}
+
+	if (path != NULL) {
+		char *text = NULL;
+		int missing = 0;
+		if (read_conf_file(path, &text, &missing, err, errsize) == 0) {
+			int rc = parse_conf_text(c, path, text, err, errsize);
+			free(text);
+			if (rc != 0)
+				goto fail;
+			if (!explicit_path) {
+				free(c->conf_path);
+				c->conf_path = strdup(path);
+			}
+		} else if (explicit_path || !missing) {
+			goto fail;
+		}
+	}
+
+	for (int i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "conf=", 5) == 0)
+			continue;
+		char *copy = strdup(argv[i]);
+		int rc = copy ? conf_set_pair(c, copy, &arg, err, errsize) : -1;
+		free(copy);
+		if (rc != 0)
+			goto fail;
+	}
+	if (conf_finish(c, err, errsize) == 0)
+		return 0;
+fail:
+	conf_free(c);
+	return -1;
+}
+
+void conf_free(struct conf *c)
+{
+	free(c->conf_path);
+	free(c->publishable_key);
+	free(c->frontend_api_arg);
+	free(c->identifier);
+	free(c->cafile);
+	free(c->capath);
+	free(c->proxy);
+	free(c->api_version);
+	memset(c, 0, sizeof *c);
+}
+
+int conf_expand_identifier(const char *format, const char *user, char *out,
+			   size_t outsize, char *err, size_t errsize)
+{
+	size_t ulen = strlen(user);
+	if (ulen == 0 || ulen > IDENTIFIER_MAX) {
+		snprintf(err, errsize, "user name is empty or too long");
+		return -1;
+	}
+	for (const char *p = user; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			snprintf(err, errsize, "user name has a control character");
+			return -1;
+		}
+	size_t o = 0;
+	for (const char *p = format; *p; p++) {
+		const char *piece = p;
+		size_t n = 1;
+		if (*p == '%') {
+			if (p[1] == 'u') {
+				piece = user;
+				n = ulen;
+			} else if (p[1] != '%') {
+				snprintf(err, errsize, "identifier format has an unknown %% escape");
+				return -1;
+			}
+			p++;
+		}
+		if (o + n + 1 > outsize) {
+			snprintf(err, errsize, "identifier too long");
+			return -1;
+		}
+		memcpy(out + o, piece, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return 0;
+}

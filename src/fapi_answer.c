@@ -1,0 +1,226 @@
+#include "config.h"
+
+#include "fapi_answer.h"
+
+#include "buf.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSON_DEPTH_MAX 32
+
+/* Strict JSON, valid UTF-8, nothing after the value, bounded depth. */
+static struct json_object *parse_json(const char *body, size_t len, char *err, size_t errsize)
+{
+	if (len == 0 || len > (size_t)INT32_MAX) {
+		snprintf(err, errsize, "empty body");
+		return NULL;
+	}
+	struct json_tokener *tok = json_tokener_new_ex(JSON_DEPTH_MAX);
+	if (tok == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	struct json_object *root = json_tokener_parse_ex(tok, body, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	if (root == NULL || jerr != json_tokener_success) {
+		snprintf(err, errsize, "not JSON: %s",
+			 jerr == json_tokener_continue ? "cut short" : json_tokener_error_desc(jerr));
+		json_object_put(root);
+		root = NULL;
+	} else if (json_tokener_get_parse_end(tok) != len) {
+		snprintf(err, errsize, "not JSON: data after the value");
+		json_object_put(root);
+		root = NULL;
+	} else if (!json_object_is_type(root, json_type_object)) {
+		snprintf(err, errsize, "not a JSON object");
+		json_object_put(root);
+		root = NULL;
+	}
+	json_tokener_free(tok);
+	return root;
+}
+
+static struct json_object *member(struct json_object *o, const char *key, enum json_type t)
+{
+	struct json_object *v = NULL;
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, t))
+		return NULL;
+	return v;
+}
+
+static bool present_not_null(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+	return json_object_object_get_ex(o, key, &v) && v != NULL;
+}
+
+/* Copy a string member; -1 if it is missing, not a string, or too long. */
+static int copy_string(struct json_object *o, const char *key, char *out, size_t outsize)
+{
+	struct json_object *v = member(o, key, json_type_string);
+	if (v == NULL)
+		return -1;
+	size_t n = (size_t)json_object_get_string_len(v);
+	if (n >= outsize || memchr(json_object_get_string(v), '\0', n) != NULL)
+		return -1;
+	memcpy(out, json_object_get_string(v), n + 1);
+	return 0;
+}
+
+/* Error codes are snake_case; anything else is replaced, not trusted. */
+static void copy_code(struct json_object *err0, char *out, size_t outsize)
+{
+	if (copy_string(err0, "code", out, outsize) != 0) {
+		snprintf(out, outsize, "(invalid)");
+		return;
+	}
+	for (const char *p = out; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) {
+			snprintf(out, outsize, "(invalid)");
+			return;
+		}
+}
+
+static void read_lockout(struct json_object *meta, long *out)
+{
+	struct json_object *v = member(meta, "lockout_expires_in_seconds", json_type_int);
+	if (v != NULL && *out < 0) {
+		int64_t s = json_object_get_int64(v);
+		*out = s < 0 ? 0 : (s > 86400L * 366 ? 86400L * 366 : (long)s);
+	}
+}
+
+static int parse_error(struct json_object *root, struct fapi_answer *a, char *err, size_t errsize)
+{
+	struct json_object *errors = member(root, "errors", json_type_array);
+	struct json_object *err0 = errors && json_object_array_length(errors) > 0
+					   ? json_object_array_get_idx(errors, 0)
+					   : NULL;
+	if (err0 == NULL || !json_object_is_type(err0, json_type_object)) {
+		snprintf(err, errsize, "error answer without an errors[] list");
+		return -1;
+	}
+	copy_code(err0, a->error_code, sizeof a->error_code);
+	struct json_object *msg = member(err0, "long_message", json_type_string);
+	if (msg == NULL)
+		msg = member(err0, "message", json_type_string);
+	if (msg != NULL)
+		snprintf(a->error_message, sizeof a->error_message, "%s", json_object_get_string(msg));
+	read_lockout(member(err0, "meta", json_type_object), &a->lockout_seconds);
+	read_lockout(member(root, "meta", json_type_object), &a->lockout_seconds);
+	return 0;
+}
+
+/* The created session in client.sessions: its user id and last JWT. */
+static int parse_session(struct json_object *client, struct fapi_answer *a, char *err,
+			 size_t errsize)
+{
+	struct json_object *sessions = member(client, "sessions", json_type_array);
+	size_t n = sessions ? json_object_array_length(sessions) : 0;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *s = json_object_array_get_idx(sessions, i);
+		char id[FAPI_ID_MAX];
+		if (!json_object_is_type(s, json_type_object) ||
+		    copy_string(s, "id", id, sizeof id) != 0 || strcmp(id, a->session_id) != 0)
+			continue;
+		if (copy_string(member(s, "user", json_type_object), "id", a->user_id,
+				sizeof a->user_id) != 0) {
+			snprintf(err, errsize, "session without a user id");
+			return -1;
+		}
+		struct json_object *tok = member(s, "last_active_token", json_type_object);
+		struct json_object *jwt = member(tok, "jwt", json_type_string);
+		if (jwt != NULL) {
+			a->session_jwt = strdup(json_object_get_string(jwt));
+			/* json-c's copy is wiped here; ours is wiped by fapi_answer_clear. */
+			explicit_bzero((char *)(uintptr_t)json_object_get_string(jwt),
+				       (size_t)json_object_get_string_len(jwt));
+			if (a->session_jwt == NULL) {
+				snprintf(err, errsize, "out of memory");
+				return -1;
+			}
+		}
+		return 0;
+	}
+	snprintf(err, errsize, "created session %s missing from client.sessions", a->session_id);
+	return -1;
+}
+
+static int parse_success(struct json_object *root, struct fapi_answer *a, char *err,
+			 size_t errsize)
+{
+	struct json_object *si = member(root, "response", json_type_object);
+	if (si == NULL) {
+		snprintf(err, errsize, "answer without a response object");
+		return -1;
+	}
+	if (copy_string(si, "status", a->sign_in_status, sizeof a->sign_in_status) != 0) {
+		snprintf(err, errsize, "sign-in without a usable status");
+		return -1;
+	}
+	if (copy_string(si, "id", a->sign_in_id, sizeof a->sign_in_id) != 0) {
+		snprintf(err, errsize, "sign-in without a usable id");
+		return -1;
+	}
+	if (strcmp(a->sign_in_status, "complete") != 0)
+		return 0;
+	if (copy_string(si, "created_session_id", a->session_id, sizeof a->session_id) != 0) {
+		snprintf(err, errsize, "complete sign-in without created_session_id");
+		return -1;
+	}
+	struct json_object *client = member(root, "client", json_type_object);
+	if (client == NULL) {
+		snprintf(err, errsize, "complete sign-in without a client");
+		return -1;
+	}
+	return parse_session(client, a, err, errsize);
+}
+
+int fapi_parse_sign_in(const char *body, size_t len, long http_status,
+		       struct fapi_answer *a, char *err, size_t errsize)
+{
+	memset(a, 0, sizeof *a);
+	a->lockout_seconds = -1;
+	struct json_object *root = parse_json(body, len, err, errsize);
+	if (root == NULL)
+		return -1;
+	/* Taken before anything else, so even an odd answer can be traced. */
+	copy_string(root, "clerk_trace_id", a->trace_id, sizeof a->trace_id);
+	int rc;
+	if (http_status >= 200 && http_status < 300)
+		rc = present_not_null(root, "errors") ? (snprintf(err, errsize, "success with errors"), -1)
+						       : parse_success(root, a, err, errsize);
+	else
+		rc = parse_error(root, a, err, errsize);
+	json_object_put(root);
+	if (rc != 0) {
+		secret_free(a->session_jwt);
+		a->session_jwt = NULL;
+	}
+	return rc;
+}
+
+int fapi_parse_dev_browser(const char *body, size_t len, char *out, size_t outsize,
+			   char *err, size_t errsize)
+{
+	struct json_object *root = parse_json(body, len, err, errsize);
+	if (root == NULL)
+		return -1;
+	int rc = copy_string(root, "id", out, outsize);
+	if (rc != 0)
+		snprintf(err, errsize, "dev_browser answer without a usable id");
+	json_object_put(root);
+	return rc;
+}
+
+void fapi_answer_clear(struct fapi_answer *a)
+{
+	secret_free(a->session_jwt);
+	memset(a, 0, sizeof *a);
+	a->lockout_seconds = -1;
+}

@@ -1,0 +1,61 @@
+/* The HTTPS transport: one request function over libcurl with every option
+ * set on purpose (PAM-NOTES pitfalls 1-6, 10, 11). */
+#ifndef PAM_CLERK_HTTP_H
+#define PAM_CLERK_HTTP_H
+
+#include "buf.h"
+
+#include <stddef.h>
+
+#define HTTP_BODY_MAX (1024 * 1024)
+
+struct http_options {
+	const char *cafile;     /* NULL: the system's CA bundle */
+	const char *capath;
+	const char *proxy;      /* NULL: no proxy, whatever the environment says */
+	long timeout_ms;        /* whole request */
+	long connect_timeout_ms;
+	const char *user_agent;
+};
+
+struct http_request {
+	const char *url;
+	const char *const *headers; /* "Name: value" or "Name;" (empty), NULL-ended */
+	const char *body;           /* POST body, or NULL for GET */
+	size_t body_len;
+};
+
+struct http_response {
+	long status;
+	struct buf body;
+	/* Response headers the Clerk client needs (wiped on free). */
+	char *authorization; /* NULL when absent */
+	char *retry_after;
+	char *trace_id;
+	char *db_jwt;
+	size_t header_bytes;
+	int too_big; /* set when the body or headers went over the cap */
+};
+
+enum http_result {
+	HTTP_OK,        /* an HTTP answer arrived, any status */
+	HTTP_ERR_CONNECT, /* DNS failure, refused, unreachable */
+	HTTP_ERR_TIMEOUT,
+	HTTP_ERR_TLS,   /* handshake or certificate verification */
+	HTTP_ERR_TOO_BIG, /* body or headers over the cap */
+	HTTP_ERR_PROTOCOL, /* broken or cut-off HTTP */
+	HTTP_ERR_INTERNAL,
+};
+
+/* libcurl's process-wide set-up, done once; 0 on success. */
+int http_global_init(void);
+
+/* Perform the request. On any result, free the response with
+ * http_response_free. err (may be NULL) gets a short reason. */
+enum http_result http_perform(const struct http_options *opt,
+			      const struct http_request *req,
+			      struct http_response *resp, char *err, size_t errsize);
+
+void http_response_free(struct http_response *resp);
+
+#endif

@@ -1,0 +1,163 @@
+#include "config.h"
+
+#include "outcome.h"
+
+#include <security/_pam_types.h>
+#include <stddef.h>
+#include <string.h>
+
+/* THE table. README's return-code table mirrors it; a unit test checks
+ * that each row is there. */
+static const struct outcome_info outcomes[OUTCOME_COUNT] = {
+	[OUTCOME_SUCCESS] = { "success", PAM_SUCCESS, NULL },
+	/* Wrong password and unknown identifier look the same: no enumeration. */
+	[OUTCOME_BAD_CREDENTIALS] = { "bad_credentials", PAM_AUTH_ERR, NULL },
+	[OUTCOME_EMPTY_PASSWORD] = { "empty_password", PAM_AUTH_ERR, NULL },
+	[OUTCOME_PASSWORD_COMPROMISED] = { "password_compromised", PAM_AUTH_ERR,
+		"This password was found in a data breach; reset it in Clerk." },
+	[OUTCOME_LOCKED] = { "locked", PAM_MAXTRIES,
+		"Your Clerk account is locked after too many failed attempts." },
+	[OUTCOME_BANNED] = { "banned", PAM_PERM_DENIED,
+		"Your Clerk account is not allowed to sign in." },
+	[OUTCOME_RATE_LIMITED] = { "rate_limited", PAM_MAXTRIES,
+		"Too many sign-in attempts; wait a little and try again." },
+	[OUTCOME_NEEDS_MORE_FACTORS] = { "needs_more_factors",
+		PAM_CRED_INSUFFICIENT,
+		"Clerk asks for a step this login cannot complete yet." },
+	[OUTCOME_UNKNOWN_STATUS] = { "unknown_status", PAM_AUTH_ERR, NULL },
+	[OUTCOME_SESSION_EXISTS] = { "session_exists", PAM_AUTH_ERR, NULL },
+	[OUTCOME_REJECTED] = { "rejected", PAM_AUTH_ERR, NULL },
+	[OUTCOME_MISCONFIGURED] = { "misconfigured", PAM_SERVICE_ERR, NULL },
+	[OUTCOME_NETWORK_ERROR] = { "network_error", PAM_AUTHINFO_UNAVAIL, NULL },
+	[OUTCOME_TIMEOUT] = { "timeout", PAM_AUTHINFO_UNAVAIL, NULL },
+	[OUTCOME_TLS_ERROR] = { "tls_error", PAM_AUTHINFO_UNAVAIL, NULL },
+	[OUTCOME_SERVER_ERROR] = { "server_error", PAM_AUTHINFO_UNAVAIL, NULL },
+	[OUTCOME_BAD_RESPONSE] = { "bad_response", PAM_AUTHINFO_UNAVAIL, NULL },
+	[OUTCOME_CONFIG_ERROR] = { "config_error", PAM_SERVICE_ERR, NULL },
+	[OUTCOME_INTERNAL_ERROR] = { "internal_error", PAM_SYSTEM_ERR, NULL },
+};
+
+const struct outcome_info *outcome_info(enum outcome o)
+{
+	if ((unsigned)o >= OUTCOME_COUNT)
+		o = OUTCOME_INTERNAL_ERROR;
+	return &outcomes[o];
+}
+
+struct code_outcome {
+	const char *code;
+	enum outcome outcome;
+};
+
+/* Clerk error codes (FAPI-NOTES section 6) that mean something specific. */
+static const struct code_outcome error_codes[] = {
+	{ "form_password_incorrect", OUTCOME_BAD_CREDENTIALS },
+	{ "form_identifier_not_found", OUTCOME_BAD_CREDENTIALS },
+	{ "strategy_for_user_invalid", OUTCOME_BAD_CREDENTIALS },
+	{ "account_lockout_warning", OUTCOME_BAD_CREDENTIALS },
+	{ "form_password_pwned", OUTCOME_PASSWORD_COMPROMISED },
+	{ "form_password_compromised", OUTCOME_PASSWORD_COMPROMISED },
+	{ "user_locked", OUTCOME_LOCKED },
+	{ "user_banned", OUTCOME_BANNED },
+	{ "user_deactivated", OUTCOME_BANNED },
+	{ "too_many_requests", OUTCOME_RATE_LIMITED },
+	{ "session_exists", OUTCOME_SESSION_EXISTS },
+	{ "identifier_already_signed_in", OUTCOME_SESSION_EXISTS },
+	{ "native_api_disabled", OUTCOME_MISCONFIGURED },
+	{ "host_invalid", OUTCOME_MISCONFIGURED },
+	{ "api_version_invalid", OUTCOME_MISCONFIGURED },
+	{ "dev_browser_unauthenticated", OUTCOME_MISCONFIGURED },
+	{ "origin_authorization_headers_conflict", OUTCOME_MISCONFIGURED },
+	{ "request_header_missing", OUTCOME_MISCONFIGURED },
+	{ "authorization_header_format_invalid", OUTCOME_MISCONFIGURED },
+	{ "origin_invalid", OUTCOME_MISCONFIGURED },
+	{ "origin_missing", OUTCOME_MISCONFIGURED },
+};
+
+enum outcome outcome_from_error(const char *code, long http_status)
+{
+	if (http_status >= 500)
+		return OUTCOME_SERVER_ERROR;
+	if (http_status == 429)
+		return OUTCOME_RATE_LIMITED;
+	if (code != NULL)
+		for (size_t i = 0; i < sizeof error_codes / sizeof error_codes[0]; i++)
+			if (strcmp(code, error_codes[i].code) == 0)
+				return error_codes[i].outcome;
+	if (http_status >= 400 && http_status < 500)
+		return OUTCOME_REJECTED;
+	return OUTCOME_BAD_RESPONSE;
+}
+
+/* Statuses FAPI-NOTES section 5 lists; all but "complete" need a step this
+ * module does not take yet. Anything else is unknown: fail closed. */
+static const char *const known_incomplete[] = {
+	"needs_identifier",   "needs_first_factor",  "needs_second_factor",
+	"needs_client_trust", "needs_new_password",  "needs_protect_check",
+};
+
+enum outcome outcome_from_sign_in_status(const char *status)
+{
+	if (status == NULL)
+		return OUTCOME_BAD_RESPONSE;
+	if (strcmp(status, "complete") == 0)
+		return OUTCOME_SUCCESS;
+	if (strcmp(status, "abandoned") == 0)
+		return OUTCOME_REJECTED;
+	for (size_t i = 0; i < sizeof known_incomplete / sizeof known_incomplete[0]; i++)
+		if (strcmp(status, known_incomplete[i]) == 0)
+			return OUTCOME_NEEDS_MORE_FACTORS;
+	return OUTCOME_UNKNOWN_STATUS;
+}
+
+static const struct {
+	const char *code;
+	const char *hint;
+} hints[] = {
+	{ "native_api_disabled",
+	  "enable the Native API in the Clerk Dashboard (Configure > Native applications)" },
+	{ "host_invalid",
+	  "publishable_key or frontend_api does not name a Clerk instance; copy the key from the Dashboard" },
+	{ "api_version_invalid", "set api_version to a version this Clerk instance supports" },
+	{ "dev_browser_unauthenticated",
+	  "the development instance refused the dev-browser handshake; check the instance" },
+	{ "origin_authorization_headers_conflict",
+	  "a proxy in front of Clerk adds an Origin header; remove it" },
+	{ "request_header_missing", "a proxy in front of Clerk strips the Authorization header" },
+	{ "authorization_header_format_invalid",
+	  "a proxy in front of Clerk alters the Authorization header" },
+	{ "origin_invalid", "a proxy in front of Clerk adds an Origin header; remove it" },
+	{ "origin_missing", "a proxy in front of Clerk strips the Authorization header" },
+};
+
+const char *outcome_admin_hint(const char *code)
+{
+	if (code != NULL)
+		for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
+			if (strcmp(code, hints[i].code) == 0)
+				return hints[i].hint;
+	return NULL;
+}
+
+const char *pam_code_name(int pam_code)
+{
+	switch (pam_code) {
+	case PAM_SUCCESS: return "PAM_SUCCESS";
+	case PAM_AUTH_ERR: return "PAM_AUTH_ERR";
+	case PAM_MAXTRIES: return "PAM_MAXTRIES";
+	case PAM_PERM_DENIED: return "PAM_PERM_DENIED";
+	case PAM_CRED_INSUFFICIENT: return "PAM_CRED_INSUFFICIENT";
+	case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
+	case PAM_AUTHINFO_UNAVAIL: return "PAM_AUTHINFO_UNAVAIL";
+	case PAM_SYSTEM_ERR: return "PAM_SYSTEM_ERR";
+	case PAM_BUF_ERR: return "PAM_BUF_ERR";
+	case PAM_USER_UNKNOWN: return "PAM_USER_UNKNOWN";
+	case PAM_CONV_ERR: return "PAM_CONV_ERR";
+	case PAM_AUTHTOK_RECOVERY_ERR: return "PAM_AUTHTOK_RECOVERY_ERR";
+	case PAM_AUTHTOK_ERR: return "PAM_AUTHTOK_ERR";
+	case PAM_IGNORE: return "PAM_IGNORE";
+	case PAM_ABORT: return "PAM_ABORT";
+	case PAM_INCOMPLETE: return "PAM_INCOMPLETE";
+	default: return "PAM_(other)";
+	}
+}

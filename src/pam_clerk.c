@@ -1,0 +1,263 @@
+/* PAM glue: the only file that talks to libpam. Everything it decides comes
+ * from conf.c (settings), clerk.c (the sign-in) and outcome.c (the codes). */
+#include "config.h"
+
+#include "clerk.h"
+#include "conf.h"
+#include "outcome.h"
+#include "sanitize.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#define PAM_SM_AUTH
+#define PAM_SM_ACCOUNT
+#define PAM_SM_SESSION
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define DATA_KEY "pam_clerk/auth_result"
+#define IDENTIFIER_MAX 512
+
+/* What authenticate leaves for setcred and acct_mgmt in this handle. */
+struct auth_result {
+	int retval;
+	char user[];
+};
+
+static void free_auth_result(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	free(data);
+}
+
+static void remember_result(pam_handle_t *pamh, const char *user, int retval)
+{
+	size_t n = user ? strlen(user) : 0;
+	struct auth_result *r = malloc(sizeof *r + n + 1);
+	if (r == NULL)
+		return;
+	r->retval = retval;
+	memcpy(r->user, user ? user : "", n + 1);
+	if (pam_set_data(pamh, DATA_KEY, r, free_auth_result) != PAM_SUCCESS)
+		free(r);
+}
+
+static const struct auth_result *recall_result(pam_handle_t *pamh)
+{
+	const void *data = NULL;
+	if (pam_get_data(pamh, DATA_KEY, &data) != PAM_SUCCESS)
+		return NULL;
+	return data;
+}
+
+/* use_first_pass / try_first_pass may come from the file, which libpam's
+ * pam_get_authtok does not read; handle them here as pam_unix does. */
+static int get_password(pam_handle_t *pamh, const struct conf *cfg, const char **pw)
+{
+	if (cfg->use_first_pass || cfg->try_first_pass) {
+		const void *item = NULL;
+		if (pam_get_item(pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS && item != NULL) {
+			*pw = item;
+			return PAM_SUCCESS;
+		}
+		if (cfg->use_first_pass)
+			return PAM_AUTHTOK_RECOVERY_ERR;
+	}
+	return pam_get_authtok(pamh, PAM_AUTHTOK, pw, NULL);
+}
+
+static int log_priority(int pam_code)
+{
+	switch (pam_code) {
+	case PAM_SUCCESS:
+		return LOG_INFO;
+	case PAM_SERVICE_ERR:
+	case PAM_SYSTEM_ERR:
+		return LOG_ERR;
+	case PAM_AUTHINFO_UNAVAIL:
+		return LOG_WARNING;
+	default:
+		return LOG_NOTICE;
+	}
+}
+
+/* The one log line of an attempt. Every outside string is sanitised. */
+static void log_attempt(pam_handle_t *pamh, const struct conf *cfg, const char *user,
+			const char *identifier, const struct clerk_result *r)
+{
+	const struct outcome_info *info = outcome_info(r->outcome);
+	char s_user[300], s_id[600], s_code[80], s_trace[200], s_detail[400];
+	const char *hint = r->outcome == OUTCOME_MISCONFIGURED
+				   ? outcome_admin_hint(r->answer.error_code)
+				   : NULL;
+	pam_syslog(pamh, log_priority(info->pam_code),
+		   "user=%s identifier=%s outcome=%s pam=%s clerk_error=%s http=%ld "
+		   "clerk_trace_id=%s requests=%d%s%s%s",
+		   sanitize(s_user, sizeof s_user, user), sanitize(s_id, sizeof s_id, identifier),
+		   info->name, pam_code_name(info->pam_code),
+		   sanitize(s_code, sizeof s_code, r->answer.error_code[0] ? r->answer.error_code : NULL),
+		   r->http_status,
+		   sanitize(s_trace, sizeof s_trace, r->answer.trace_id[0] ? r->answer.trace_id : NULL),
+		   r->requests, hint ? " fix=\"" : "", hint ? hint : "", hint ? "\"" : "");
+	if (cfg->debug && r->detail[0] != '\0')
+		pam_syslog(pamh, LOG_DEBUG, "debug: %s", sanitize(s_detail, sizeof s_detail, r->detail));
+}
+
+static void tell_user(pam_handle_t *pamh, int flags, const struct clerk_result *r)
+{
+	const struct outcome_info *info = outcome_info(r->outcome);
+	if ((flags & (int)PAM_SILENT) != 0 || info->user_message == NULL)
+		return;
+	long wait = r->outcome == OUTCOME_LOCKED ? r->answer.lockout_seconds
+		    : r->outcome == OUTCOME_RATE_LIMITED ? r->retry_after
+							 : -1;
+	if (wait > 0)
+		pam_error(pamh, "%s Try again in %ld minute%s.", info->user_message,
+			  (wait + 59) / 60, (wait + 59) / 60 == 1 ? "" : "s");
+	else
+		pam_error(pamh, "%s", info->user_message);
+}
+
+static int authenticate(pam_handle_t *pamh, int flags, const struct conf *cfg)
+{
+	const char *user = NULL;
+	const char *password = NULL;
+	char identifier[IDENTIFIER_MAX];
+	char why[128];
+	struct clerk_result r;
+
+	memset(&r, 0, sizeof r);
+	int rc = pam_get_user(pamh, &user, NULL);
+	if (rc != PAM_SUCCESS || user == NULL || user[0] == '\0') {
+		pam_syslog(pamh, LOG_NOTICE, "no user name: %s", pam_strerror(pamh, rc));
+		return rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc;
+	}
+	/* Ask for the password before judging the user name: no early hint. */
+	rc = get_password(pamh, cfg, &password);
+	if (rc != PAM_SUCCESS) {
+		char s_user[300];
+		pam_syslog(pamh, LOG_NOTICE, "user=%s no password: %s",
+			   sanitize(s_user, sizeof s_user, user), pam_strerror(pamh, rc));
+		return rc;
+	}
+	if (conf_expand_identifier(cfg->identifier, user, identifier, sizeof identifier, why,
+				   sizeof why) != 0) {
+		r.outcome = OUTCOME_BAD_CREDENTIALS;
+		snprintf(r.detail, sizeof r.detail, "%s", why);
+		identifier[0] = '\0';
+	} else if (password == NULL || password[0] == '\0') {
+		r.outcome = OUTCOME_EMPTY_PASSWORD;
+	} else {
+		struct clerk_client client = {
+			.fapi_url = cfg->frontend_api,
+			.api_version = cfg->api_version,
+			.http = { .cafile = cfg->cafile,
+				  .capath = cfg->capath,
+				  .proxy = cfg->proxy,
+				  .timeout_ms = cfg->timeout * 1000,
+				  .connect_timeout_ms = cfg->connect_timeout * 1000,
+				  .user_agent = "pam_clerk/" PACKAGE_VERSION },
+		};
+		clerk_sign_in_password(&client, identifier, password, &r);
+	}
+	log_attempt(pamh, cfg, user, identifier, &r);
+	tell_user(pamh, flags, &r);
+	rc = outcome_info(r.outcome)->pam_code;
+	clerk_result_clear(&r);
+	explicit_bzero(identifier, sizeof identifier);
+	remember_result(pamh, user, rc);
+	return rc;
+}
+
+static int load_conf(pam_handle_t *pamh, struct conf *cfg, int argc, const char **argv)
+{
+	char err[512];
+	if (conf_load(cfg, argc, argv, PAM_CLERK_DEFAULT_CONF, err, sizeof err) != 0) {
+		char s_err[600];
+		pam_syslog(pamh, LOG_ERR, "configuration error: %s", sanitize(s_err, sizeof s_err, err));
+		return PAM_SERVICE_ERR;
+	}
+	if (cfg->debug) {
+		char s_url[400];
+		pam_syslog(pamh, LOG_DEBUG,
+			   "debug: config=%s frontend_api=%s api_version=%s timeout=%lds "
+			   "connect_timeout=%lds proxy=%s",
+			   cfg->conf_path ? cfg->conf_path : "(none)",
+			   sanitize(s_url, sizeof s_url, cfg->frontend_api), cfg->api_version,
+			   cfg->timeout, cfg->connect_timeout, cfg->proxy ? "set" : "none");
+	}
+	return PAM_SUCCESS;
+}
+
+EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct conf cfg;
+	int rc = load_conf(pamh, &cfg, argc, argv);
+	if (rc != PAM_SUCCESS) {
+		remember_result(pamh, NULL, rc);
+		return rc;
+	}
+	rc = authenticate(pamh, flags, &cfg);
+	conf_free(&cfg);
+	return rc;
+}
+
+/* Replays what authenticate returned in this handle; nothing to set up. */
+EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	const struct auth_result *r = recall_result(pamh);
+	return r != NULL ? r->retval : PAM_IGNORE;
+}
+
+/* A user this module signed in, in this handle, is allowed; anyone else
+ * is not ours to judge yet (PAM_IGNORE). */
+EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	const struct auth_result *r = recall_result(pamh);
+	const char *user = NULL;
+	if (r == NULL || r->retval != PAM_SUCCESS ||
+	    pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || user == NULL ||
+	    strcmp(user, r->user) != 0)
+		return PAM_IGNORE;
+	return PAM_SUCCESS;
+}
+
+/* Sessions hold no Clerk state yet: opening and closing always succeed. */
+EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}
+
+EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}
+
+/* Passwords are changed in Clerk, not through PAM: not ours. */
+EXPORT int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_IGNORE;
+}

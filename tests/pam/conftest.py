@@ -1,0 +1,147 @@
+"""Fixtures for driving the built pam_clerk.so through real libpam.
+
+Each transaction runs in a child process under pam_wrapper (pam_driver.py),
+against the bundled FAPI emulator over HTTPS with the emulator's test CA.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(HERE)
+sys.path.insert(0, TESTS)
+
+from emulator.control import Emulator  # noqa: E402
+
+PYTHON = "/usr/bin/python3"
+DRIVER = os.path.join(HERE, "pam_driver.py")
+MODULE = os.environ.get("PAM_CLERK_MODULE") or os.path.join(
+    os.environ.get("BUILDDIR", os.path.dirname(TESTS)), "src", ".libs", "pam_clerk.so")
+PAM_WRAPPER_DIR = "/usr/lib/x86_64-linux-gnu/pam_wrapper"
+
+
+def _pam_codes():
+    """PAM return codes by name, read from the installed header."""
+    codes = {}
+    with open("/usr/include/security/_pam_types.h") as f:
+        for m in re.finditer(r"^#define (PAM_[A-Z_]+)\s+(\d+)\b", f.read(), re.M):
+            codes.setdefault(m.group(1), int(m.group(2)))
+    return codes
+
+
+PAM = _pam_codes()
+
+
+class PamResult:
+    def __init__(self, out, stderr, elapsed):
+        self.ok = out["ok"]
+        self.actual = out.get("actual")
+        self.error = out.get("error")
+        self.info = out.get("info", [])
+        self.errors = out.get("errors", [])
+        self.stderr = stderr
+        self.elapsed = elapsed
+        # pam_syslog lines as pam_wrapper prints them: "... SYSLOG(prio): text"
+        self.log = [m.group(1) for m in re.finditer(r"SYSLOG\(\d+\): (.*)", stderr)]
+
+    def log_text(self):
+        return "\n".join(self.log)
+
+    def attempt_line(self):
+        lines = [line for line in self.log if " outcome=" in line]
+        assert len(lines) == 1, "expected exactly one attempt line, got %r" % self.log
+        return lines[0]
+
+    def outcome(self):
+        return re.search(r"outcome=(\S+)", self.attempt_line()).group(1)
+
+    def __repr__(self):
+        return "PamResult(ok=%r actual=%r error=%r log=%r)" % (
+            self.ok, self.actual, self.error, self.log)
+
+
+class PamRunner:
+    """Writes a PAM service file and runs transactions against it."""
+
+    def __init__(self, tmp_path, emulator):
+        self.tmp = tmp_path
+        self.emu = emulator
+        self.service_dir = tmp_path / "pam.d"
+        self.service_dir.mkdir()
+        self.conf = tmp_path / "pam_clerk.conf"
+        self.write_conf("")
+
+    def write_conf(self, text, mode=0o600):
+        self.conf.write_text(text)
+        os.chmod(self.conf, mode)
+
+    def base_args(self):
+        return ["conf=%s" % self.conf, "frontend_api=%s" % self.emu.url,
+                "cafile=%s" % self.emu.ca_file]
+
+    def service(self, auth_args=None, name="clerktest", lines=None, extra_args=()):
+        """A service with pam_clerk in every stage (or the given lines)."""
+        args = " ".join((self.base_args() if auth_args is None else auth_args)
+                        + list(extra_args))
+        if lines is None:
+            lines = ["%s required %s %s" % (stage, MODULE, args)
+                     for stage in ("auth", "account", "session", "password")]
+        (self.service_dir / name).write_text("\n".join(lines) + "\n")
+        return name
+
+    def env(self, extra=None):
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "LD_PRELOAD": "libpam_wrapper.so",
+            "PAM_WRAPPER": "1",
+            "PAM_WRAPPER_SERVICE_DIR": str(self.service_dir),
+            "PAM_WRAPPER_DEBUGLEVEL": "3",
+        }
+        env.update(extra or {})
+        return env
+
+    def run(self, user, password=None, ops=(("authenticate", "PAM_SUCCESS"),),
+            service="clerktest", passwords=None, env=None, timeout=60, flags=0):
+        echo_off = passwords if passwords is not None else (
+            [] if password is None else [password])
+        req = {"service": service, "user": user, "echo_off": echo_off,
+               "ops": [[op, PAM[rv] if isinstance(rv, str) else rv, flags]
+                       for op, rv in ops]}
+        start = time.monotonic()
+        proc = subprocess.run([PYTHON, DRIVER], input=json.dumps(req), text=True,
+                              capture_output=True, env=self.env(env), timeout=timeout)
+        elapsed = time.monotonic() - start
+        assert proc.returncode == 0, "driver crashed (%d): %s" % (
+            proc.returncode, proc.stderr[-3000:])
+        return PamResult(json.loads(proc.stdout), proc.stderr, elapsed)
+
+    def expect(self, user, password, code, **kw):
+        """Authenticate and assert the PAM code; return the result."""
+        r = self.run(user, password, ops=(("authenticate", code),), **kw)
+        assert r.ok, "expected %s: %r" % (code, r)
+        return r
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    assert os.path.exists(MODULE), "build the module first: %s missing" % MODULE
+    emu = Emulator(str(tmp_path_factory.mktemp("emulator"))).start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def emu(emulator):
+    emulator.reset()
+    yield emulator
+    emulator.clear_faults()
+
+
+@pytest.fixture
+def pam(tmp_path, emu):
+    return PamRunner(tmp_path, emu)

@@ -1,0 +1,9 @@
+#!/bin/sh
+# Run one pytest suite of the project with Debian's Python (which has
+# pypamtest, cryptography and pytest), verbose, with skips explained.
+set -eu
+suite=$1
+: "${TEST_PYTHON:=/usr/bin/python3}"
+: "${SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+cd "$SRCDIR/tests"
+exec "$TEST_PYTHON" -m pytest -p no:cacheprovider -v -rs "$suite"
