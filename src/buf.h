@@ -6,10 +6,10 @@
 #include <stddef.h>
 
 struct buf {
-	char *data;  /* always NUL-terminated once anything was appended */
+	char *data; /* always NUL-terminated once anything was appended */
 	size_t len;
 	size_t cap;
-	size_t max;  /* appending beyond this many bytes fails */
+	size_t max; /* appending beyond this many bytes fails */
 };
 
 void buf_init(struct buf *b, size_t max);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#define URL_MAX 2048
+#define URL_MAX		2048
 #define DEV_BROWSER_MAX 4096
 
 /* State that lives for one sign-in: the deadline and the tokens FAPI hands
@@ -33,19 +33,13 @@ static long long now_ms(void)
 static enum outcome transport_outcome(enum http_result h)
 {
 	switch (h) {
-	case HTTP_OK:
-		return OUTCOME_SUCCESS;
-	case HTTP_ERR_CONNECT:
-		return OUTCOME_NETWORK_ERROR;
-	case HTTP_ERR_TIMEOUT:
-		return OUTCOME_TIMEOUT;
-	case HTTP_ERR_TLS:
-		return OUTCOME_TLS_ERROR;
+	case HTTP_OK: return OUTCOME_SUCCESS;
+	case HTTP_ERR_CONNECT: return OUTCOME_NETWORK_ERROR;
+	case HTTP_ERR_TIMEOUT: return OUTCOME_TIMEOUT;
+	case HTTP_ERR_TLS: return OUTCOME_TLS_ERROR;
 	case HTTP_ERR_TOO_BIG:
-	case HTTP_ERR_PROTOCOL:
-		return OUTCOME_BAD_RESPONSE;
-	case HTTP_ERR_INTERNAL:
-		break;
+	case HTTP_ERR_PROTOCOL: return OUTCOME_BAD_RESPONSE;
+	case HTTP_ERR_INTERNAL: break;
 	}
 	return OUTCOME_INTERNAL_ERROR;
 }
@@ -92,8 +86,8 @@ static enum outcome fapi_post(struct exchange *x, const char *path, const char *
 	 * empty Authorization ("Name;" in curl) asks for a new client. */
 	if (buf_append_str(&url, c->fapi_url) != 0 || buf_append_str(&url, path) != 0 ||
 	    buf_append_str(&url, "?_is_native=1") != 0 ||
-	    (x->db_jwt != NULL && (buf_append(&url, "&", 1) != 0 ||
-				   form_add(&url, "__clerk_db_jwt", x->db_jwt) != 0)) ||
+	    (x->db_jwt != NULL &&
+	     (buf_append(&url, "&", 1) != 0 || form_add(&url, "__clerk_db_jwt", x->db_jwt) != 0)) ||
 	    (r->client_token != NULL && r->client_token[0] != '\0'
 		     ? buf_append_str(&auth, "Authorization: ") != 0 ||
 			       buf_append_str(&auth, r->client_token) != 0
@@ -139,8 +133,8 @@ static int dev_browser_handshake(struct exchange *x)
 	if (o != OUTCOME_SUCCESS) {
 		x->r->outcome = o;
 	} else if (resp.status != 200 ||
-		   fapi_parse_dev_browser(buf_str(&resp.body), resp.body.len, id, sizeof id,
-					  err, sizeof err) != 0) {
+		   fapi_parse_dev_browser(buf_str(&resp.body), resp.body.len, id, sizeof id, err,
+					  sizeof err) != 0) {
 		snprintf(x->r->detail, sizeof x->r->detail,
 			 "dev-browser handshake failed (HTTP %ld)", resp.status);
 		x->r->outcome = resp.status >= 500 ? OUTCOME_SERVER_ERROR : OUTCOME_MISCONFIGURED;
@@ -165,8 +159,8 @@ static enum outcome judge_sign_in(struct exchange *x, const struct http_response
 	fapi_answer_clear(a);
 	int parsed = st >= 300 && st < 400
 			     ? -1
-			     : fapi_parse_sign_in(buf_str(&resp->body), resp->body.len, st, a,
-						  err, sizeof err);
+			     : fapi_parse_sign_in(buf_str(&resp->body), resp->body.len, st, a, err,
+						  sizeof err);
 	if (a->trace_id[0] == '\0' && resp->trace_id != NULL)
 		snprintf(a->trace_id, sizeof a->trace_id, "%s", resp->trace_id);
 
@@ -222,7 +216,8 @@ enum outcome clerk_sign_in_password(const struct clerk_client *c, const char *id
 			r->outcome = judge_sign_in(&x, &resp);
 		http_response_free(&resp);
 		/* Retried only when FAPI refused before looking at the password. */
-		if (strcmp(r->answer.error_code, "dev_browser_unauthenticated") != 0 || handshake_done)
+		if (strcmp(r->answer.error_code, "dev_browser_unauthenticated") != 0 ||
+		    handshake_done)
 			break;
 		handshake_done = true;
 		if (dev_browser_handshake(&x) != 0)

@@ -9,19 +9,19 @@
 #include "outcome.h"
 
 struct clerk_client {
-	const char *fapi_url;    /* https://host[:port] */
-	const char *api_version; /* Clerk-API-Version */
+	const char *fapi_url;	  /* https://host[:port] */
+	const char *api_version;  /* Clerk-API-Version */
 	struct http_options http; /* timeout_ms bounds the whole sign-in */
 };
 
 struct clerk_result {
 	enum outcome outcome;
-	long http_status;    /* of the last answer, 0 if none */
-	int requests;        /* FAPI requests made */
-	long retry_after;    /* seconds from Retry-After, -1 if none */
+	long http_status; /* of the last answer, 0 if none */
+	int requests;	  /* FAPI requests made */
+	long retry_after; /* seconds from Retry-After, -1 if none */
 	struct fapi_answer answer;
-	char *client_token;  /* secret: the last Authorization FAPI handed out */
-	char detail[256];    /* why, for the administrator (raw: sanitise to log) */
+	char *client_token; /* secret: the last Authorization FAPI handed out */
+	char detail[256];   /* why, for the administrator (raw: sanitise to log) */
 };
 
 /* Sign in with identifier + password. Fills r (clear it with

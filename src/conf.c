@@ -14,23 +14,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CONF_FILE_MAX (64 * 1024)
-#define VALUE_MAX 1024
-#define SECONDS_MAX 60
+#define CONF_FILE_MAX  (64 * 1024)
+#define VALUE_MAX      1024
+#define SECONDS_MAX    60
 #define IDENTIFIER_MAX 256
 
-#define DEFAULT_API_VERSION "2026-05-12"
-#define DEFAULT_TIMEOUT 10
+#define DEFAULT_API_VERSION	"2026-05-12"
+#define DEFAULT_TIMEOUT		10
 #define DEFAULT_CONNECT_TIMEOUT 5
 
 enum kind {
-	K_CONF,       /* only as a module argument */
+	K_CONF, /* only as a module argument */
 	K_FLAG,
 	K_SECONDS,
-	K_FILE,       /* absolute path of a readable file */
-	K_DIR,        /* absolute path of a directory */
-	K_KEY,        /* publishable key */
-	K_URL,        /* https://host[:port] */
+	K_FILE, /* absolute path of a readable file */
+	K_DIR,	/* absolute path of a directory */
+	K_KEY,	/* publishable key */
+	K_URL,	/* https://host[:port] */
 	K_PROXY,
 	K_VERSION,    /* YYYY-MM-DD */
 	K_IDENTIFIER, /* format with %u */
@@ -71,11 +71,11 @@ struct origin {
 	unsigned line;
 };
 
-static int fail(char *err, size_t errsize, const struct origin *o, const char *key,
-		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int fail(char *err, size_t errsize, const struct origin *o, const char *key, const char *fmt,
+		...) __attribute__((format(printf, 5, 6)));
 
-static int fail(char *err, size_t errsize, const struct origin *o, const char *key,
-		const char *fmt, ...)
+static int fail(char *err, size_t errsize, const struct origin *o, const char *key, const char *fmt,
+		...)
 {
 	char what[256];
 	va_list ap;
@@ -156,7 +156,7 @@ static int check_identifier_format(const char *v)
 
 static int check_proxy(const char *v)
 {
-	static const char *const schemes[] = { "http://",   "https://", "socks4://",
+	static const char *const schemes[] = { "http://",    "https://",  "socks4://",
 					       "socks4a://", "socks5://", "socks5h://" };
 	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
 		if (strncasecmp(v, schemes[i], strlen(schemes[i])) == 0 &&
@@ -177,8 +177,8 @@ static int set_string(struct conf *c, const struct key_def *k, const char *v)
 }
 
 /* Validate one key = value and store it. value is NULL for a bare word. */
-static int conf_set(struct conf *c, const struct key_def *k, const char *v,
-		    const struct origin *o, char *err, size_t errsize)
+static int conf_set(struct conf *c, const struct key_def *k, const char *v, const struct origin *o,
+		    char *err, size_t errsize)
 {
 	char why[200] = "";
 	struct stat st;
@@ -203,21 +203,25 @@ static int conf_set(struct conf *c, const struct key_def *k, const char *v,
 	case K_SECONDS:
 		if (parse_seconds(v, (long *)(void *)((char *)c + k->offset)) != 0)
 			return fail(err, errsize, o, k->name,
-				    "expected whole seconds from 1 to %d, got '%s'", SECONDS_MAX, v);
+				    "expected whole seconds from 1 to %d, got '%s'", SECONDS_MAX,
+				    v);
 		return 0;
 	case K_FILE:
 		if (v[0] != '/' || stat(v, &st) != 0 || !S_ISREG(st.st_mode))
-			return fail(err, errsize, o, k->name, "'%s' is not an existing file (absolute path)", v);
+			return fail(err, errsize, o, k->name,
+				    "'%s' is not an existing file (absolute path)", v);
 		break;
 	case K_DIR:
 		if (v[0] != '/' || stat(v, &st) != 0 || !S_ISDIR(st.st_mode))
-			return fail(err, errsize, o, k->name, "'%s' is not an existing directory (absolute path)", v);
+			return fail(err, errsize, o, k->name,
+				    "'%s' is not an existing directory (absolute path)", v);
 		break;
 	case K_KEY: {
 		char url[CONF_URL_MAX];
 		/* The key is public, but only its prefix is worth echoing. */
 		if (fapi_url_from_key(v, url, sizeof url, why, sizeof why) != 0)
-			return fail(err, errsize, o, k->name, "not a Clerk publishable key: %s", why);
+			return fail(err, errsize, o, k->name, "not a Clerk publishable key: %s",
+				    why);
 		break;
 	}
 	case K_URL: {
@@ -229,16 +233,19 @@ static int conf_set(struct conf *c, const struct key_def *k, const char *v,
 	case K_PROXY:
 		if (check_proxy(v) != 0)
 			return fail(err, errsize, o, k->name,
-				    "expected http://, https://, socks4[a]:// or socks5[h]:// and a host");
+				    "expected http://, https://, socks4[a]:// or socks5[h]:// and "
+				    "a host");
 		break;
 	case K_VERSION:
 		if (check_version(v) != 0)
-			return fail(err, errsize, o, k->name, "expected a date YYYY-MM-DD, got '%s'", v);
+			return fail(err, errsize, o, k->name,
+				    "expected a date YYYY-MM-DD, got '%s'", v);
 		break;
 	case K_IDENTIFIER:
 		if (check_identifier_format(v) != 0)
 			return fail(err, errsize, o, k->name,
-				    "only %%u (the PAM user) and %%%% may follow %%, at most %d characters",
+				    "only %%u (the PAM user) and %%%% may follow %%, at most %d "
+				    "characters",
 				    IDENTIFIER_MAX);
 		break;
 	}
@@ -279,8 +286,7 @@ static int conf_set_pair(struct conf *c, char *pair, const struct origin *o, cha
 
 /* Open the file without following links and insist that only root (or the
  * user running the process) can change it. *missing is set for ENOENT. */
-static int read_conf_file(const char *path, char **text, int *missing, char *err,
-			  size_t errsize)
+static int read_conf_file(const char *path, char **text, int *missing, char *err, size_t errsize)
 {
 	*missing = 0;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -337,8 +343,7 @@ static int read_conf_file(const char *path, char **text, int *missing, char *err
 	return 0;
 }
 
-static int parse_conf_text(struct conf *c, const char *path, char *text, char *err,
-			   size_t errsize)
+static int parse_conf_text(struct conf *c, const char *path, char *text, char *err, size_t errsize)
 {
 	struct origin o = { path, 0 };
 	char *line = text;
@@ -350,7 +355,8 @@ static int parse_conf_text(struct conf *c, const char *path, char *text, char *e
 		while (*line == ' ' || *line == '\t')
 			line++;
 		size_t len = strlen(line);
-		while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+		while (len > 0 &&
+		       (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		if (len > 0 && line[0] != '#' && conf_set_pair(c, line, &o, err, errsize) != 0)
 			return -1;
@@ -364,8 +370,8 @@ static int conf_finish(struct conf *c, char *err, size_t errsize)
 	char why[200];
 	/* Unset, it is 5 s or the whole timeout if that is shorter. */
 	if (c->connect_timeout == 0)
-		c->connect_timeout = c->timeout < DEFAULT_CONNECT_TIMEOUT ? c->timeout
-									   : DEFAULT_CONNECT_TIMEOUT;
+		c->connect_timeout =
+			c->timeout < DEFAULT_CONNECT_TIMEOUT ? c->timeout : DEFAULT_CONNECT_TIMEOUT;
 	if (c->connect_timeout > c->timeout) {
 		snprintf(err, errsize, "connect_timeout (%ld s) is longer than timeout (%ld s)",
 			 c->connect_timeout, c->timeout);
@@ -384,7 +390,8 @@ static int conf_finish(struct conf *c, char *err, size_t errsize)
 			return -1;
 		}
 	} else {
-		snprintf(err, errsize, "no Clerk instance configured: set publishable_key or frontend_api%s%s",
+		snprintf(err, errsize,
+			 "no Clerk instance configured: set publishable_key or frontend_api%s%s",
 			 c->conf_path ? " in " : "", c->conf_path ? c->conf_path : "");
 		return -1;
 	}
@@ -395,8 +402,8 @@ static int conf_finish(struct conf *c, char *err, size_t errsize)
 	return 0;
 }
 
-int conf_load(struct conf *c, int argc, const char **argv, const char *default_path,
-	      char *err, size_t errsize)
+int conf_load(struct conf *c, int argc, const char **argv, const char *default_path, char *err,
+	      size_t errsize)
 {
 	memset(c, 0, sizeof *c);
 	c->timeout = DEFAULT_TIMEOUT;
@@ -461,8 +468,8 @@ void conf_free(struct conf *c)
 	memset(c, 0, sizeof *c);
 }
 
-int conf_expand_identifier(const char *format, const char *user, char *out,
-			   size_t outsize, char *err, size_t errsize)
+int conf_expand_identifier(const char *format, const char *user, char *out, size_t outsize,
+			   char *err, size_t errsize)
 {
 	size_t ulen = strlen(user);
 	if (ulen == 0 || ulen > IDENTIFIER_MAX) {
@@ -483,7 +490,8 @@ int conf_expand_identifier(const char *format, const char *user, char *out,
 				piece = user;
 				n = ulen;
 			} else if (p[1] != '%') {
-				snprintf(err, errsize, "identifier format has an unknown %% escape");
+				snprintf(err, errsize,
+					 "identifier format has an unknown %% escape");
 				return -1;
 			}
 			p++;

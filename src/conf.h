@@ -9,17 +9,17 @@
 #define CONF_URL_MAX 300
 
 struct conf {
-	char *conf_path;       /* the file that was read, or NULL */
+	char *conf_path; /* the file that was read, or NULL */
 	char *publishable_key;
-	char *frontend_api_arg; /* as configured, before normalising */
+	char *frontend_api_arg;		 /* as configured, before normalising */
 	char frontend_api[CONF_URL_MAX]; /* https://host[:port], final */
-	char *identifier;      /* format; %u = PAM user */
+	char *identifier;		 /* format; %u = PAM user */
 	char *cafile;
 	char *capath;
 	char *proxy;
 	char *api_version;
-	long timeout;          /* seconds, whole request */
-	long connect_timeout;  /* seconds */
+	long timeout;	      /* seconds, whole request */
+	long connect_timeout; /* seconds */
 	bool debug;
 	bool use_first_pass;
 	bool try_first_pass;
@@ -27,14 +27,14 @@ struct conf {
 
 /* Load defaults, then the file (conf= from argv, or default_path, which may
  * be missing), then argv. Returns 0, or -1 with "where: key: what" in err. */
-int conf_load(struct conf *c, int argc, const char **argv, const char *default_path,
-	      char *err, size_t errsize);
+int conf_load(struct conf *c, int argc, const char **argv, const char *default_path, char *err,
+	      size_t errsize);
 void conf_free(struct conf *c);
 
 /* Expand the identifier format for a PAM user into out. Returns 0, or -1 with
  * a reason in err (unknown escape, user name unusable, too long). */
-int conf_expand_identifier(const char *format, const char *user, char *out,
-			   size_t outsize, char *err, size_t errsize);
+int conf_expand_identifier(const char *format, const char *user, char *out, size_t outsize,
+			   char *err, size_t errsize);
 
 /* The i-th key conf_load accepts, NULL past the last (for the docs tests). */
 const char *conf_key_name(size_t i);

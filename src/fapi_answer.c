@@ -29,7 +29,8 @@ static struct json_object *parse_json(const char *body, size_t len, char *err, s
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	if (root == NULL || jerr != json_tokener_success) {
 		snprintf(err, errsize, "not JSON: %s",
-			 jerr == json_tokener_continue ? "cut short" : json_tokener_error_desc(jerr));
+			 jerr == json_tokener_continue ? "cut short"
+						       : json_tokener_error_desc(jerr));
 		json_object_put(root);
 		root = NULL;
 	} else if (json_tokener_get_parse_end(tok) != len) {
@@ -110,7 +111,8 @@ static int parse_error(struct json_object *root, struct fapi_answer *a, char *er
 	if (msg == NULL)
 		msg = member(err0, "message", json_type_string);
 	if (msg != NULL)
-		snprintf(a->error_message, sizeof a->error_message, "%s", json_object_get_string(msg));
+		snprintf(a->error_message, sizeof a->error_message, "%s",
+			 json_object_get_string(msg));
 	read_lockout(member(err0, "meta", json_type_object), &a->lockout_seconds);
 	read_lockout(member(root, "meta", json_type_object), &a->lockout_seconds);
 	return 0;
@@ -151,8 +153,7 @@ static int parse_session(struct json_object *client, struct fapi_answer *a, char
 	return -1;
 }
 
-static int parse_success(struct json_object *root, struct fapi_answer *a, char *err,
-			 size_t errsize)
+static int parse_success(struct json_object *root, struct fapi_answer *a, char *err, size_t errsize)
 {
 	struct json_object *si = member(root, "response", json_type_object);
 	if (si == NULL) {
@@ -181,8 +182,8 @@ static int parse_success(struct json_object *root, struct fapi_answer *a, char *
 	return parse_session(client, a, err, errsize);
 }
 
-int fapi_parse_sign_in(const char *body, size_t len, long http_status,
-		       struct fapi_answer *a, char *err, size_t errsize)
+int fapi_parse_sign_in(const char *body, size_t len, long http_status, struct fapi_answer *a,
+		       char *err, size_t errsize)
 {
 	memset(a, 0, sizeof *a);
 	a->lockout_seconds = -1;
@@ -193,8 +194,9 @@ int fapi_parse_sign_in(const char *body, size_t len, long http_status,
 	copy_string(root, "clerk_trace_id", a->trace_id, sizeof a->trace_id);
 	int rc;
 	if (http_status >= 200 && http_status < 300)
-		rc = present_not_null(root, "errors") ? (snprintf(err, errsize, "success with errors"), -1)
-						       : parse_success(root, a, err, errsize);
+		rc = present_not_null(root, "errors")
+			     ? (snprintf(err, errsize, "success with errors"), -1)
+			     : parse_success(root, a, err, errsize);
 	else
 		rc = parse_error(root, a, err, errsize);
 	json_object_put(root);
@@ -205,8 +207,8 @@ int fapi_parse_sign_in(const char *body, size_t len, long http_status,
 	return rc;
 }
 
-int fapi_parse_dev_browser(const char *body, size_t len, char *out, size_t outsize,
-			   char *err, size_t errsize)
+int fapi_parse_dev_browser(const char *body, size_t len, char *out, size_t outsize, char *err,
+			   size_t errsize)
 {
 	struct json_object *root = parse_json(body, len, err, errsize);
 	if (root == NULL)

@@ -8,27 +8,27 @@
 #define FAPI_ID_MAX 128
 
 struct fapi_answer {
-	char error_code[64];     /* first error's code, "" when none */
+	char error_code[64];	 /* first error's code, "" when none */
 	char error_message[256]; /* its long_message (raw: sanitise to show) */
-	char trace_id[96];       /* clerk_trace_id, "" when none */
-	long lockout_seconds;    /* meta.lockout_expires_in_seconds, -1 if absent */
+	char trace_id[96];	 /* clerk_trace_id, "" when none */
+	long lockout_seconds;	 /* meta.lockout_expires_in_seconds, -1 if absent */
 	char sign_in_status[48];
 	char sign_in_id[FAPI_ID_MAX];
 	char session_id[FAPI_ID_MAX]; /* created_session_id */
 	char user_id[FAPI_ID_MAX];
-	char *session_jwt;       /* secret; NULL when absent */
+	char *session_jwt; /* secret; NULL when absent */
 };
 
 /* Parse a sign-in answer (200: {"response": SignIn, "client": Client}) or a
  * Clerk error envelope (4xx/5xx). Returns 0, or -1 with a reason in err
  * when the body is not what FAPI sends (trace_id is still filled when it
  * could be read). Free with fapi_answer_clear. */
-int fapi_parse_sign_in(const char *body, size_t len, long http_status,
-		       struct fapi_answer *a, char *err, size_t errsize);
+int fapi_parse_sign_in(const char *body, size_t len, long http_status, struct fapi_answer *a,
+		       char *err, size_t errsize);
 
 /* Parse POST /v1/dev_browser's answer: copies its "id" to out. */
-int fapi_parse_dev_browser(const char *body, size_t len, char *out, size_t outsize,
-			   char *err, size_t errsize);
+int fapi_parse_dev_browser(const char *body, size_t len, char *out, size_t outsize, char *err,
+			   size_t errsize);
 
 void fapi_answer_clear(struct fapi_answer *a);
 

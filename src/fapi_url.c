@@ -13,8 +13,8 @@
 
 static bool is_host_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '-' || c == '.';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.';
 }
 
 /* host[:port]: DNS name or IPv4 characters, a dot somewhere, port 1-65535. */
@@ -62,8 +62,7 @@ static int check_authority(const char *a, size_t len, char *err, size_t errsize)
 	return 0;
 }
 
-int fapi_url_normalize(const char *in, char *url, size_t urlsize, char *err,
-		       size_t errsize)
+int fapi_url_normalize(const char *in, char *url, size_t urlsize, char *err, size_t errsize)
 {
 	static const char scheme[] = "https://";
 	if (strncasecmp(in, "http://", 7) == 0) {
@@ -79,7 +78,8 @@ int fapi_url_normalize(const char *in, char *url, size_t urlsize, char *err,
 	if (len > 0 && a[len - 1] == '/')
 		len--;
 	if (strcspn(a, "/?#@") < len) {
-		snprintf(err, errsize, "only https://host[:port] is allowed (no path, query or user)");
+		snprintf(err, errsize,
+			 "only https://host[:port] is allowed (no path, query or user)");
 		return -1;
 	}
 	if (check_authority(a, len, err, errsize) != 0)
@@ -94,8 +94,7 @@ int fapi_url_normalize(const char *in, char *url, size_t urlsize, char *err,
 	return 0;
 }
 
-int fapi_url_from_key(const char *key, char *url, size_t urlsize, char *err,
-		      size_t errsize)
+int fapi_url_from_key(const char *key, char *url, size_t urlsize, char *err, size_t errsize)
 {
 	const char *b64;
 	if (strncmp(key, "pk_test_", 8) == 0 || strncmp(key, "pk_live_", 8) == 0) {
@@ -128,8 +127,8 @@ int fapi_url_from_key(const char *key, char *url, size_t urlsize, char *err,
 	for (size_t i = n + pad; i > 0 && in[i - 1] == '='; i--)
 		outlen--;
 	/* "<host>$": exactly one '$', at the end. */
-	if (outlen < 2 || out[outlen - 1] != '$' ||
-	    memchr(out, '$', outlen - 1) != NULL || memchr(out, '\0', outlen) != NULL) {
+	if (outlen < 2 || out[outlen - 1] != '$' || memchr(out, '$', outlen - 1) != NULL ||
+	    memchr(out, '\0', outlen) != NULL) {
 		snprintf(err, errsize, "does not decode to a Frontend API host");
 		return -1;
 	}

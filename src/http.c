@@ -12,7 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define HEADERS_MAX (64 * 1024)
+#define HEADERS_MAX	 (64 * 1024)
 #define HEADER_VALUE_MAX 8192
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -111,7 +111,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
 		const char *end = data + n;
 		while (v < end && (*v == ' ' || *v == '\t'))
 			v++;
-		while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+		while (end > v &&
+		       (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
 			end--;
 		if ((size_t)(end - v) > HEADER_VALUE_MAX) {
 			resp->too_big = 1;
@@ -127,17 +128,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
 static enum http_result classify(CURLcode rc, const struct http_response *resp)
 {
 	switch (rc) {
-	case CURLE_OK:
-		return HTTP_OK;
+	case CURLE_OK: return HTTP_OK;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-		return HTTP_ERR_CONNECT;
-	case CURLE_OPERATION_TIMEDOUT:
-		return HTTP_ERR_TIMEOUT;
+	case CURLE_GOT_NOTHING: return HTTP_ERR_CONNECT;
+	case CURLE_OPERATION_TIMEDOUT: return HTTP_ERR_TIMEOUT;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CERTPROBLEM:
@@ -148,17 +146,12 @@ static enum http_result classify(CURLcode rc, const struct http_response *resp)
 	case CURLE_SSL_INVALIDCERTSTATUS:
 	case CURLE_SSL_CRL_BADFILE:
 	case CURLE_SSL_SHUTDOWN_FAILED:
-	case CURLE_USE_SSL_FAILED:
-		return HTTP_ERR_TLS;
-	case CURLE_FILESIZE_EXCEEDED:
-		return HTTP_ERR_TOO_BIG;
-	case CURLE_WRITE_ERROR:
-		return resp->too_big ? HTTP_ERR_TOO_BIG : HTTP_ERR_INTERNAL;
+	case CURLE_USE_SSL_FAILED: return HTTP_ERR_TLS;
+	case CURLE_FILESIZE_EXCEEDED: return HTTP_ERR_TOO_BIG;
+	case CURLE_WRITE_ERROR: return resp->too_big ? HTTP_ERR_TOO_BIG : HTTP_ERR_INTERNAL;
 	case CURLE_OUT_OF_MEMORY:
-	case CURLE_FAILED_INIT:
-		return HTTP_ERR_INTERNAL;
-	default:
-		return HTTP_ERR_PROTOCOL;
+	case CURLE_FAILED_INIT: return HTTP_ERR_INTERNAL;
+	default: return HTTP_ERR_PROTOCOL;
 	}
 }
 
@@ -200,14 +193,13 @@ static void wipe_slist(struct curl_slist *list)
 	curl_slist_free_all(list);
 }
 
-#define SET(opt, val)                                                  \
-	do {                                                           \
-		if (curl_easy_setopt(curl, opt, val) != CURLE_OK)      \
-			goto setopt_failed;                            \
+#define SET(opt, val)                                                                              \
+	do {                                                                                       \
+		if (curl_easy_setopt(curl, opt, val) != CURLE_OK)                                  \
+			goto setopt_failed;                                                        \
 	} while (0)
 
-enum http_result http_perform(const struct http_options *opt,
-			      const struct http_request *req,
+enum http_result http_perform(const struct http_options *opt, const struct http_request *req,
 			      struct http_response *resp, char *err, size_t errsize)
 {
 	char curl_err[CURL_ERROR_SIZE] = "";
@@ -235,7 +227,8 @@ enum http_result http_perform(const struct http_options *opt,
 	}
 	/* No "Expect: 100-continue" round trip; ask for JSON. */
 	struct curl_slist *n = curl_slist_append(headers, "Expect:");
-	if (n == NULL || (headers = n, n = curl_slist_append(headers, "Accept: application/json")) == NULL)
+	if (n == NULL ||
+	    (headers = n, n = curl_slist_append(headers, "Accept: application/json")) == NULL)
 		goto out;
 	headers = n;
 

@@ -10,10 +10,10 @@
 #define HTTP_BODY_MAX (1024 * 1024)
 
 struct http_options {
-	const char *cafile;     /* NULL: the system's CA bundle */
+	const char *cafile; /* NULL: the system's CA bundle */
 	const char *capath;
-	const char *proxy;      /* NULL: no proxy, whatever the environment says */
-	long timeout_ms;        /* whole request */
+	const char *proxy; /* NULL: no proxy, whatever the environment says */
+	long timeout_ms;   /* whole request */
 	long connect_timeout_ms;
 	const char *user_agent;
 };
@@ -21,7 +21,7 @@ struct http_options {
 struct http_request {
 	const char *url;
 	const char *const *headers; /* "Name: value" or "Name;" (empty), NULL-ended */
-	const char *body;           /* POST body, or NULL for GET */
+	const char *body;	    /* POST body, or NULL for GET */
 	size_t body_len;
 };
 
@@ -38,11 +38,11 @@ struct http_response {
 };
 
 enum http_result {
-	HTTP_OK,        /* an HTTP answer arrived, any status */
+	HTTP_OK,	  /* an HTTP answer arrived, any status */
 	HTTP_ERR_CONNECT, /* DNS failure, refused, unreachable */
 	HTTP_ERR_TIMEOUT,
-	HTTP_ERR_TLS,   /* handshake or certificate verification */
-	HTTP_ERR_TOO_BIG, /* body or headers over the cap */
+	HTTP_ERR_TLS,	   /* handshake or certificate verification */
+	HTTP_ERR_TOO_BIG,  /* body or headers over the cap */
 	HTTP_ERR_PROTOCOL, /* broken or cut-off HTTP */
 	HTTP_ERR_INTERNAL,
 };
@@ -52,8 +52,7 @@ int http_global_init(void);
 
 /* Perform the request. On any result, free the response with
  * http_response_free. err (may be NULL) gets a short reason. */
-enum http_result http_perform(const struct http_options *opt,
-			      const struct http_request *req,
+enum http_result http_perform(const struct http_options *opt, const struct http_request *req,
 			      struct http_response *resp, char *err, size_t errsize);
 
 void http_response_free(struct http_response *resp);

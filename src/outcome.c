@@ -6,24 +6,24 @@
 #include <stddef.h>
 #include <string.h>
 
-/* THE table. README's return-code table mirrors it; a unit test checks
- * that each row is there. */
+/* THE table. README's return-code table mirrors it, and
+ * tests/pam/test_docs.py keeps the two the same. */
 static const struct outcome_info outcomes[OUTCOME_COUNT] = {
 	[OUTCOME_SUCCESS] = { "success", PAM_SUCCESS, NULL },
 	/* Wrong password and unknown identifier look the same: no enumeration. */
 	[OUTCOME_BAD_CREDENTIALS] = { "bad_credentials", PAM_AUTH_ERR, NULL },
 	[OUTCOME_EMPTY_PASSWORD] = { "empty_password", PAM_AUTH_ERR, NULL },
 	[OUTCOME_PASSWORD_COMPROMISED] = { "password_compromised", PAM_AUTH_ERR,
-		"This password was found in a data breach; reset it in Clerk." },
+					   "This password was found in a data breach; reset it in "
+					   "Clerk." },
 	[OUTCOME_LOCKED] = { "locked", PAM_MAXTRIES,
-		"Your Clerk account is locked after too many failed attempts." },
+			     "Your Clerk account is locked after too many failed attempts." },
 	[OUTCOME_BANNED] = { "banned", PAM_PERM_DENIED,
-		"Your Clerk account is not allowed to sign in." },
+			     "Your Clerk account is not allowed to sign in." },
 	[OUTCOME_RATE_LIMITED] = { "rate_limited", PAM_MAXTRIES,
-		"Too many sign-in attempts; wait a little and try again." },
-	[OUTCOME_NEEDS_MORE_FACTORS] = { "needs_more_factors",
-		PAM_CRED_INSUFFICIENT,
-		"Clerk asks for a step this login cannot complete yet." },
+				   "Too many sign-in attempts; wait a little and try again." },
+	[OUTCOME_NEEDS_MORE_FACTORS] = { "needs_more_factors", PAM_CRED_INSUFFICIENT,
+					 "Clerk asks for a step this login cannot complete yet." },
 	[OUTCOME_UNKNOWN_STATUS] = { "unknown_status", PAM_AUTH_ERR, NULL },
 	[OUTCOME_SESSION_EXISTS] = { "session_exists", PAM_AUTH_ERR, NULL },
 	[OUTCOME_REJECTED] = { "rejected", PAM_AUTH_ERR, NULL },
@@ -92,8 +92,8 @@ enum outcome outcome_from_error(const char *code, long http_status)
 /* Statuses FAPI-NOTES section 5 lists; all but "complete" need a step this
  * module does not take yet. Anything else is unknown: fail closed. */
 static const char *const known_incomplete[] = {
-	"needs_identifier",   "needs_first_factor",  "needs_second_factor",
-	"needs_client_trust", "needs_new_password",  "needs_protect_check",
+	"needs_identifier",   "needs_first_factor", "needs_second_factor",
+	"needs_client_trust", "needs_new_password", "needs_protect_check",
 };
 
 enum outcome outcome_from_sign_in_status(const char *status)
@@ -116,8 +116,8 @@ static const struct {
 } hints[] = {
 	{ "native_api_disabled",
 	  "enable the Native API in the Clerk Dashboard (Configure > Native applications)" },
-	{ "host_invalid",
-	  "publishable_key or frontend_api does not name a Clerk instance; copy the key from the Dashboard" },
+	{ "host_invalid", "publishable_key or frontend_api does not name a Clerk instance; copy "
+			  "the key from the Dashboard" },
 	{ "api_version_invalid", "set api_version to a version this Clerk instance supports" },
 	{ "dev_browser_unauthenticated",
 	  "the development instance refused the dev-browser handshake; check the instance" },

@@ -27,8 +27,8 @@ enum outcome {
 };
 
 struct outcome_info {
-	const char *name;         /* outcome=NAME in the log */
-	int pam_code;             /* what pam_sm_authenticate returns */
+	const char *name;	  /* outcome=NAME in the log */
+	int pam_code;		  /* what pam_sm_authenticate returns */
 	const char *user_message; /* shown to the user, or NULL for none */
 };
 

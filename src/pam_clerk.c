@@ -18,8 +18,8 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
-#define EXPORT __attribute__((visibility("default")))
-#define DATA_KEY "pam_clerk/auth_result"
+#define EXPORT	       __attribute__((visibility("default")))
+#define DATA_KEY       "pam_clerk/auth_result"
 #define IDENTIFIER_MAX 512
 
 /* What authenticate leaves for setcred and acct_mgmt in this handle. */
@@ -74,15 +74,11 @@ static int get_password(pam_handle_t *pamh, const struct conf *cfg, const char *
 static int log_priority(int pam_code)
 {
 	switch (pam_code) {
-	case PAM_SUCCESS:
-		return LOG_INFO;
+	case PAM_SUCCESS: return LOG_INFO;
 	case PAM_SERVICE_ERR:
-	case PAM_SYSTEM_ERR:
-		return LOG_ERR;
-	case PAM_AUTHINFO_UNAVAIL:
-		return LOG_WARNING;
-	default:
-		return LOG_NOTICE;
+	case PAM_SYSTEM_ERR: return LOG_ERR;
+	case PAM_AUTHINFO_UNAVAIL: return LOG_WARNING;
+	default: return LOG_NOTICE;
 	}
 }
 
@@ -100,12 +96,15 @@ static void log_attempt(pam_handle_t *pamh, const struct conf *cfg, const char *
 		   "clerk_trace_id=%s requests=%d%s%s%s",
 		   sanitize(s_user, sizeof s_user, user), sanitize(s_id, sizeof s_id, identifier),
 		   info->name, pam_code_name(info->pam_code),
-		   sanitize(s_code, sizeof s_code, r->answer.error_code[0] ? r->answer.error_code : NULL),
+		   sanitize(s_code, sizeof s_code,
+			    r->answer.error_code[0] ? r->answer.error_code : NULL),
 		   r->http_status,
-		   sanitize(s_trace, sizeof s_trace, r->answer.trace_id[0] ? r->answer.trace_id : NULL),
+		   sanitize(s_trace, sizeof s_trace,
+			    r->answer.trace_id[0] ? r->answer.trace_id : NULL),
 		   r->requests, hint ? " fix=\"" : "", hint ? hint : "", hint ? "\"" : "");
 	if (cfg->debug && r->detail[0] != '\0')
-		pam_syslog(pamh, LOG_DEBUG, "debug: %s", sanitize(s_detail, sizeof s_detail, r->detail));
+		pam_syslog(pamh, LOG_DEBUG, "debug: %s",
+			   sanitize(s_detail, sizeof s_detail, r->detail));
 }
 
 static void tell_user(pam_handle_t *pamh, int flags, const struct clerk_result *r)
@@ -113,7 +112,7 @@ static void tell_user(pam_handle_t *pamh, int flags, const struct clerk_result *
 	const struct outcome_info *info = outcome_info(r->outcome);
 	if ((flags & (int)PAM_SILENT) != 0 || info->user_message == NULL)
 		return;
-	long wait = r->outcome == OUTCOME_LOCKED ? r->answer.lockout_seconds
+	long wait = r->outcome == OUTCOME_LOCKED	 ? r->answer.lockout_seconds
 		    : r->outcome == OUTCOME_RATE_LIMITED ? r->retry_after
 							 : -1;
 	if (wait > 0)
@@ -178,16 +177,18 @@ static int load_conf(pam_handle_t *pamh, struct conf *cfg, int argc, const char 
 {
 	char err[512];
 	if (conf_load(cfg, argc, argv, PAM_CLERK_DEFAULT_CONF, err, sizeof err) != 0) {
+		const struct outcome_info *info = outcome_info(OUTCOME_CONFIG_ERROR);
 		char s_err[600];
-		pam_syslog(pamh, LOG_ERR, "configuration error: %s", sanitize(s_err, sizeof s_err, err));
-		return PAM_SERVICE_ERR;
+		pam_syslog(pamh, LOG_ERR, "outcome=%s pam=%s configuration error: %s", info->name,
+			   pam_code_name(info->pam_code), sanitize(s_err, sizeof s_err, err));
+		return info->pam_code;
 	}
 	if (cfg->debug) {
-		char s_url[400];
+		char s_url[400], s_path[400];
 		pam_syslog(pamh, LOG_DEBUG,
 			   "debug: config=%s frontend_api=%s api_version=%s timeout=%lds "
 			   "connect_timeout=%lds proxy=%s",
-			   cfg->conf_path ? cfg->conf_path : "(none)",
+			   sanitize(s_path, sizeof s_path, cfg->conf_path),
 			   sanitize(s_url, sizeof s_url, cfg->frontend_api), cfg->api_version,
 			   cfg->timeout, cfg->connect_timeout, cfg->proxy ? "set" : "none");
 	}

@@ -44,6 +44,9 @@ class PamResult:
         self.error = out.get("error")
         self.info = out.get("info", [])
         self.errors = out.get("errors", [])
+        self.rounds = out.get("rounds", 0)
+        self.signals_before = out.get("signals_before")
+        self.signals_after = out.get("signals_after")
         self.stderr = stderr
         self.elapsed = elapsed
         # pam_syslog lines as pam_wrapper prints them: "... SYSLOG(prio): text"
@@ -106,10 +109,10 @@ class PamRunner:
         return env
 
     def run(self, user, password=None, ops=(("authenticate", "PAM_SUCCESS"),),
-            service="clerktest", passwords=None, env=None, timeout=60, flags=0):
+            service="clerktest", passwords=None, env=None, timeout=60, flags=0, repeat=1):
         echo_off = passwords if passwords is not None else (
             [] if password is None else [password])
-        req = {"service": service, "user": user, "echo_off": echo_off,
+        req = {"service": service, "user": user, "echo_off": echo_off, "repeat": repeat,
                "ops": [[op, PAM[rv] if isinstance(rv, str) else rv, flags]
                        for op, rv in ops]}
         start = time.monotonic()

@@ -8,6 +8,7 @@ result on stdout. PAM's log lines reach stderr through pam_wrapper.
 """
 import json
 import re
+import signal
 import sys
 
 import pypamtest
@@ -26,16 +27,29 @@ FAILED = re.compile(r"Test case \{ pam_operation \[(\d+)\] expected_rv \[(-?\d+)
                     r"flags \[(\d+)\] \} returned \[(-?\d+)\]")
 
 
+def signal_state():
+    """What a module must leave as it found it: the mask and SIGPIPE's handler."""
+    mask = sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+    handler = signal.getsignal(signal.SIGPIPE)
+    return {"mask": mask, "sigpipe": getattr(handler, "name", str(handler))}
+
+
 def main():
     req = json.load(sys.stdin)
     cases = [pypamtest.TestCase(OPS[op], rv, flags)
              for op, rv, flags in req["ops"]]
-    out = {"ok": True, "info": [], "errors": []}
+    out = {"ok": True, "info": [], "errors": [], "rounds": 0,
+           "signals_before": signal_state()}
     try:
-        # pypamtest takes the user before the service, whatever its doc says.
-        res = pypamtest.run_pamtest(req["user"], req["service"], cases,
-                                    req.get("echo_off", []),
-                                    req.get("echo_on", []))
+        # "repeat" runs whole transactions (pam_start .. pam_end, so the module
+        # is loaded and unloaded each time) in this one process, each with the
+        # same conversation answers.
+        for _ in range(req.get("repeat", 1)):
+            # pypamtest takes the user before the service, whatever its doc says.
+            res = pypamtest.run_pamtest(req["user"], req["service"], cases,
+                                        req.get("echo_off", []),
+                                        req.get("echo_on", []))
+            out["rounds"] += 1
         out["info"] = list(res.info)
         out["errors"] = list(res.errors)
     except pypamtest.PamTestError as e:
@@ -47,6 +61,7 @@ def main():
             out["op_code"] = int(m.group(1))
             out["expected"] = int(m.group(2))
             out["actual"] = int(m.group(4))
+    out["signals_after"] = signal_state()
     json.dump(out, sys.stdout)
 
 

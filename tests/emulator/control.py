@@ -1,0 +1,270 @@
+"""Drive the FAPI emulator from Python tests.
+
+    from control import Emulator
+    with Emulator.start(tmp_path) as emu:          # or: with Emulator(tmp_path) as emu:
+        emu.fault("hang", count=1)
+        r = emu.fapi("POST", "/v1/client/sign_ins",
+                     form={"strategy": "password", "identifier": "alice",
+                           "password": "correct horse"})
+        assert r.status == 200 and r.token
+
+The emulator runs as a subprocess of /usr/bin/python3; the control API is reached over HTTPS
+verified against the emulator's CA. Stdlib only.
+"""
+import http.client
+import json
+import os
+import signal
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EMULATOR = os.path.join(HERE, "fapi_emulator.py")
+PYTHON = "/usr/bin/python3"
+DEFAULT_API_VERSION = "2026-05-12"
+
+
+class EmulatorError(RuntimeError):
+    pass
+
+
+class FapiResponse:
+    def __init__(self, status, headers, body, elapsed):
+        self.status = status
+        self.headers = headers          # http.client.HTTPMessage (case-insensitive get)
+        self.body = body
+        self.elapsed = elapsed
+
+    @property
+    def token(self):
+        """The client token in the Authorization response header (None if absent)."""
+        return self.headers.get("Authorization")
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    @property
+    def error_code(self):
+        try:
+            return self.json()["errors"][0]["code"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            return None
+
+    def __repr__(self):
+        return "<FapiResponse %d %s>" % (self.status, self.body[:120])
+
+
+class _hybrid:
+    """`Emulator.start(dir, ...)` builds and starts one; `emu.start()` starts an instance."""
+
+    def __init__(self, func):
+        self.func = func
+
+    def __get__(self, obj, cls):
+        if obj is None:
+            return lambda *a, **kw: cls(*a, **kw).start()
+        return self.func.__get__(obj, cls)
+
+
+class Emulator:
+    def __init__(self, state_dir=None, users=None, dev_instance=False, lockout_threshold=None,
+                 rate_limit=None, ready_timeout=20.0):
+        self.state_dir = os.path.abspath(str(state_dir)) if state_dir else \
+            tempfile.mkdtemp(prefix="fapi-emulator-")
+        self.users = users
+        self.dev_instance = dev_instance
+        self.lockout_threshold = lockout_threshold
+        self.rate_limit = rate_limit
+        self.ready_timeout = ready_timeout
+        self.proc = None
+        self.ready = None
+        self.url = self.ca_file = self.wrong_host_url = self.self_signed_url = None
+        self.control_url = None
+        self.returncode = None
+        self._ctx = None
+
+    # ---- lifecycle -------------------------------------------------------------------
+    @_hybrid
+    def start(self, state_dir=None, **options):
+        """Start the subprocess and wait for ready.json; returns self. Arguments, if any,
+        override those given to the constructor (same names)."""
+        if self.proc is not None:
+            return self
+        if state_dir is not None:
+            self.state_dir = os.path.abspath(str(state_dir))
+        for key, value in options.items():
+            if key not in ("users", "dev_instance", "lockout_threshold", "rate_limit",
+                           "ready_timeout"):
+                raise TypeError("unknown option %r" % key)
+            setattr(self, key, value)
+        os.makedirs(self.state_dir, exist_ok=True)
+        ready = os.path.join(self.state_dir, "ready.json")
+        if os.path.exists(ready):
+            os.unlink(ready)
+        cmd = [PYTHON, EMULATOR, "--state-dir", self.state_dir, "--exit-with-parent"]
+        if self.users is not None:
+            if isinstance(self.users, (list, tuple)):
+                path = os.path.join(self.state_dir, "users.fixture.json")
+                with open(path, "w", encoding="utf-8") as f:
+                    json.dump(list(self.users), f)
+            else:
+                path = os.path.abspath(str(self.users))
+            cmd += ["--users", path]
+        if self.dev_instance:
+            cmd.append("--dev-instance")
+        if self.lockout_threshold is not None:
+            cmd += ["--lockout-threshold", str(int(self.lockout_threshold))]
+        if self.rate_limit is not None:
+            cmd += ["--rate-limit", str(int(self.rate_limit))]
+        self.stderr_path = os.path.join(self.state_dir, "emulator.stderr.log")
+        self._stderr = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._stderr,
+                                     stderr=self._stderr, close_fds=True)
+        deadline = time.monotonic() + self.ready_timeout
+        while True:
+            if os.path.exists(ready):
+                try:
+                    with open(ready, encoding="utf-8") as f:
+                        info = json.load(f)
+                    if info.get("pid") == self.proc.pid:
+                        break
+                except ValueError:
+                    pass
+            if self.proc.poll() is not None:
+                err = self._stderr_text()
+                self._cleanup_proc()
+                raise EmulatorError("FAPI emulator exited with %s before it was ready:\n%s"
+                                    % (self.proc.returncode, err))
+            if time.monotonic() > deadline:
+                err = self._stderr_text()
+                self.stop()
+                raise EmulatorError("FAPI emulator not ready after %.0f s:\n%s"
+                                    % (self.ready_timeout, err))
+            time.sleep(0.05)
+        self.ready = info
+        self.url = info["url"]
+        self.ca_file = info["ca_file"]
+        self.wrong_host_url = info["wrong_host_url"]
+        self.self_signed_url = info["self_signed_url"]
+        self.control_url = info.get("control_url", info["url"])
+        self.pid = info["pid"]
+        self._ctx = ssl.create_default_context(cafile=self.ca_file)
+        return self
+
+    def _stderr_text(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")[-4000:]
+        except OSError:
+            return ""
+
+    def _cleanup_proc(self):
+        try:
+            self._stderr.close()
+        except (OSError, AttributeError):
+            pass
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after 5 s. Returns the exit code (0 = clean)."""
+        if self.proc is None:
+            return self.returncode
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.returncode = self.proc.returncode
+        self._cleanup_proc()
+        self.proc = None
+        return self.returncode
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # ---- control API -----------------------------------------------------------------
+    def control(self, method, path, body=None, timeout=10):
+        u = urllib.parse.urlsplit(self.control_url)
+        conn = http.client.HTTPSConnection(u.hostname, u.port, context=self._ctx, timeout=timeout)
+        try:
+            data = json.dumps(body).encode() if body is not None else None
+            headers = {"Content-Type": "application/json"} if data is not None else {}
+            conn.request(method, "/__emulator/" + path.lstrip("/"), body=data, headers=headers)
+            resp = conn.getresponse()
+            payload = resp.read()
+        finally:
+            conn.close()
+        obj = json.loads(payload.decode("utf-8")) if payload else None
+        if resp.status != 200:
+            raise EmulatorError("control %s %s -> %d: %s" % (method, path, resp.status,
+                                                             (obj or {}).get("error")))
+        return obj
+
+    def reset(self):
+        return self.control("POST", "reset")
+
+    def add_user(self, user):
+        return self.control("POST", "users", user)
+
+    def fault(self, name, count=None, path=None, **params):
+        body = dict(params, fault=name, count=count, path=path)
+        return self.control("POST", "faults", body)
+
+    def clear_faults(self):
+        return self.control("DELETE", "faults")
+
+    def faults(self):
+        return self.control("GET", "faults")
+
+    def requests(self):
+        return self.control("GET", "requests")
+
+    # ---- a small FAPI client for tests -----------------------------------------------
+    def ssl_context(self):
+        return ssl.create_default_context(cafile=self.ca_file)
+
+    def fapi(self, method, path, form=None, token="", headers=None, native=True,
+             api_version=DEFAULT_API_VERSION, query=None, url=None, timeout=10, body=None,
+             context=None):
+        """One FAPI request. token: None = no Authorization header, "" = empty header.
+        api_version: sent as Clerk-API-Version header (None = not sent)."""
+        u = urllib.parse.urlsplit(url or self.url)
+        q = dict(query or {})
+        if native:
+            q.setdefault("_is_native", "1")
+        target = path + ("?" + urllib.parse.urlencode(q) if q else "")
+        hdrs = {"User-Agent": "pam_clerk-emulator-tests"}
+        if api_version is not None:
+            hdrs["Clerk-API-Version"] = api_version
+        if token is not None:
+            hdrs["Authorization"] = token
+        if form is not None:
+            body = urllib.parse.urlencode(form).encode()
+            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+        hdrs.update(headers or {})
+        conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=timeout,
+                                           context=context or self._ctx)
+        t0 = time.monotonic()
+        try:
+            conn.request(method, target, body=body, headers=hdrs)
+            resp = conn.getresponse()
+            data = resp.read()
+        finally:
+            conn.close()
+        return FapiResponse(resp.status, resp.headers, data, time.monotonic() - t0)
+
+    def sign_in(self, identifier, password, token="", **kw):
+        form = {"strategy": "password", "identifier": identifier}
+        if password is not None:
+            form["password"] = password
+        return self.fapi("POST", "/v1/client/sign_ins", form=form, token=token, **kw)

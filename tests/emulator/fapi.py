@@ -1,0 +1,461 @@
+"""The Frontend API itself: native-mode rules, API version, dev browser, sign-ins, sessions,
+tokens, JWKS. Transport-independent: takes a Request, returns a Response."""
+import json
+import re
+import time
+import urllib.parse
+
+import errors
+import resources
+import tokens
+from store import normalise_identifier
+
+API_VERSIONS = ("2021-02-05", "2024-10-01", "2025-04-10", "2025-11-10", "2026-05-12")
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+class Request:
+    def __init__(self, method, target, headers, body, listener, base_url):
+        self.method = method
+        self.target = target
+        parts = urllib.parse.urlsplit(target)
+        self.path = parts.path or "/"
+        self.query = {}
+        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
+            self.query.setdefault(k, v)
+        self.headers = headers          # lower-case name -> first value
+        self.body = body
+        self.listener = listener
+        self.base_url = base_url
+        self.form = {}
+        self.form_ok = True
+        ctype = headers.get("content-type", "")
+        if body:
+            if ctype.split(";")[0].strip().lower() == FORM_TYPE:
+                for k, v in urllib.parse.parse_qsl(body.decode("utf-8", "replace"),
+                                                   keep_blank_values=True):
+                    self.form.setdefault(k, v)
+            else:
+                self.form_ok = False
+
+
+class Response:
+    def __init__(self, status, body=b"", content_type="application/json", headers=None):
+        self.status = status
+        self.body = body
+        self.headers = [("Content-Type", content_type)] if content_type else []
+        self.headers += list(headers or [])
+        self.trace_id = errors.new_trace_id()
+        self.headers.append(("X-Clerk-Trace-Id", self.trace_id))
+        self.clerk_error = None
+        self.sign_in_status = None
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def drop_header(self, name):
+        self.headers = [(k, v) for k, v in self.headers if k.lower() != name.lower()]
+
+
+def _dump(obj):
+    return json.dumps(obj, separators=(",", ":")).encode("utf-8")
+
+
+def json_response(status, obj, token=None, headers=None):
+    r = Response(status, _dump(obj), headers=headers)
+    if token is not None:
+        r.headers.append(("Authorization", token))
+    return r
+
+
+class ClerkError(Exception):
+    def __init__(self, code, meta=None, long_message=None, headers=None, top_meta=None,
+                 status=None, message=None, trace_id=None):
+        super().__init__(code)
+        self.code, self.meta, self.long_message = code, meta, long_message
+        self.headers, self.top_meta, self.status = headers, top_meta, status
+        self.message, self.trace_id = message, trace_id
+
+
+def error_response(err, token=None):
+    r = Response(0, headers=err.headers)
+    # a trace id forced by a fault goes in the body only: it may hold bytes no header can
+    status, body = errors.error_body(err.code, err.trace_id or r.trace_id, err.meta,
+                                     err.long_message, message=err.message,
+                                     top_meta=err.top_meta, status=err.status)
+    r.status, r.body = status, _dump(body)
+    r.clerk_error = err.code
+    if token is not None:
+        r.headers.append(("Authorization", token))
+    return r
+
+
+def _param_missing(name):
+    return ClerkError("form_param_missing", {"param_name": name},
+                      "%s must be included." % name.capitalize())
+
+
+def _minutes(seconds):
+    m = max(1, (seconds + 59) // 60)
+    return "%d minute%s" % (m, "" if m == 1 else "s")
+
+
+SESSION_RE = re.compile(r"^/v1/client/sessions/([^/]+)(?:/(tokens|touch|end|remove)(?:/([^/]+))?)?$")
+SIGN_IN_RE = re.compile(r"^/v1/client/sign_ins/([^/]+)(?:/([a-z_]+))?$")
+
+
+class Fapi:
+    def __init__(self, store, signing_key, dev_instance=False):
+        self.store = store
+        self.key = signing_key
+        self.dev_instance = dev_instance
+        self.opaque = tokens.OpaqueTokens()
+        self.issuer = None          # set once the main URL is known
+
+    # ---- entry -----------------------------------------------------------------------
+    def handle(self, req, fault=None):
+        client = None
+        try:
+            if fault is not None and fault.name in ("rate_limit", "error_code"):
+                return self._fault_answer(req, fault)
+            if req.path == "/.well-known/jwks.json" and req.method == "GET":
+                return json_response(200, self.key.jwks(),
+                                     headers=[("Cache-Control", "public, max-age=300")])
+            if not req.path.startswith("/v1/"):
+                raise ClerkError("resource_not_found")
+            self._check_api_version(req)
+            if req.path == "/v1/dev_browser" and req.method == "POST":
+                return self._dev_browser()
+            if self.dev_instance and req.query.get("__clerk_db_jwt") not in self.store.dev_browsers:
+                raise ClerkError("dev_browser_unauthenticated")
+            client = self._resolve_client(req)
+            if not req.form_ok:
+                raise ClerkError("unsupported_content_type", long_message=(
+                    "Content-Type %s is unsupported. You should use %s instead."
+                    % (req.headers.get("content-type", ""), FORM_TYPE)))
+            resp = self._route(req, client, fault)
+        except ClerkError as e:
+            resp = error_response(e, client.token if client else None)
+        if fault is not None and fault.name == "no_client_token":
+            resp.drop_header("Authorization")
+        return resp
+
+    def _fault_answer(self, req, fault):
+        token = req.headers.get("authorization")
+        client = self.store.client_for_token(token) if token else None
+        tok = client.token if client else None
+        if fault.name == "rate_limit":
+            hdrs = []
+            if fault.params.get("retry_after") is not None:
+                hdrs.append(("Retry-After", str(int(fault.params["retry_after"]))))
+            return error_response(ClerkError("too_many_requests", headers=hdrs), tok)
+        p = fault.params
+        return error_response(ClerkError(p["code"], meta=p.get("meta") or {},
+                                         status=p.get("http_status"), message=p.get("message"),
+                                         long_message=p.get("long_message"),
+                                         trace_id=p.get("trace_id")), tok)
+
+    # ---- rules -----------------------------------------------------------------------
+    def _check_api_version(self, req):
+        h = req.headers.get("clerk-api-version")
+        q = req.query.get("__clerk_api_version")
+        if h is not None and q is not None:
+            raise ClerkError("api_version_invalid", long_message=(
+                "Invalid Clerk API version: set either the Clerk-API-Version header or the "
+                "__clerk_api_version query parameter, not both"))
+        v = h if h is not None else q
+        if v is not None and v.strip() not in API_VERSIONS:
+            raise ClerkError("api_version_invalid", long_message=(
+                "Invalid Clerk API version: unknown version %r; known versions: %s"
+                % (v[:40], ", ".join(API_VERSIONS))))
+
+    def _resolve_client(self, req):
+        origin = req.headers.get("origin")
+        has_auth = "authorization" in req.headers
+        native = req.query.get("_is_native", "").lower() in ("1", "true")
+        if origin is not None and has_auth:
+            raise ClerkError("origin_authorization_headers_conflict")
+        if not native:
+            if origin is None:
+                raise ClerkError("request_header_missing", long_message=(
+                    "Your Clerk Frontend API is accessible from browsers and native applications. "
+                    "To protect against standard web attacks, the HTTP Origin header is required in "
+                    "browser requests. Native applications must add _is_native=1 and send the "
+                    "HTTP Authorization header."))
+            raise ClerkError("origin_invalid", long_message=(
+                "Browser (cookie) mode is not emulated: use native mode (_is_native=1 and the "
+                "Authorization header)."))
+        if not has_auth:
+            raise ClerkError("request_header_missing")
+        token = req.headers["authorization"].strip()
+        if token == "":
+            return self.store.new_client(self.opaque.mint)
+        client = self.store.client_for_token(token)
+        if client is None:
+            raise ClerkError("authentication_invalid")
+        return client
+
+    def _dev_browser(self):
+        if not self.dev_instance:
+            raise ClerkError("resource_not_found", long_message=(
+                "Dev browsers exist only on development instances (start with --dev-instance)."))
+        tok = self.opaque.mint({"dev": True})
+        with self.store.lock:
+            self.store.dev_browsers.add(tok)
+        return json_response(200, {"object": "dev_browser", "id": tok},
+                             headers=[("Clerk-Db-Jwt", tok)])
+
+    # ---- routing ---------------------------------------------------------------------
+    def _route(self, req, client, fault):
+        method = req.method
+        if method == "POST" and req.query.get("_method"):
+            method = req.query["_method"].upper()
+        path = req.path.rstrip("/") or "/"
+        if path == "/v1/client":
+            if method == "GET":
+                return self._client_answer(client)
+        elif path == "/v1/client/sign_ins":
+            if method == "POST":
+                return self._create_sign_in(req, client, fault)
+        elif path == "/v1/client/sessions":
+            if method == "DELETE":
+                return self._remove_all_sessions(client)
+        else:
+            m = SIGN_IN_RE.match(path)
+            if m:
+                return self._sign_in_action(req, client, method, m.group(1), m.group(2), fault)
+            m = SESSION_RE.match(path)
+            if m:
+                return self._session_action(req, client, method, m.group(1), m.group(2),
+                                            m.group(3))
+        raise ClerkError("resource_not_found", long_message="No route for %s %s" % (
+            method, path[:100]))
+
+    def _wrap(self, client, response_obj, status_for_log=None):
+        with self.store.lock:
+            body = {"response": response_obj, "client": resources.client_json(client, self.store)}
+        r = json_response(200, body, client.token)
+        r.sign_in_status = status_for_log
+        return r
+
+    def _client_answer(self, client):
+        with self.store.lock:
+            c = resources.client_json(client, self.store)
+        return json_response(200, {"response": c, "client": c}, client.token)
+
+    # ---- sign-ins --------------------------------------------------------------------
+    def _check_user_state(self, user):
+        if user.state == "banned":
+            raise ClerkError("user_banned")
+        if user.state == "deactivated":
+            raise ClerkError("user_deactivated")
+        if user.state == "locked":
+            raise ClerkError("user_locked", long_message=(
+                "Your account is locked. For more information, please contact support."))
+        left = self.store.lockout_remaining(user)
+        if left:
+            raise ClerkError("user_locked", {"lockout_expires_in_seconds": left}, (
+                "Your account is locked. You will be able to try again in %s. For more "
+                "information, please contact support." % _minutes(left)))
+
+    def _create_sign_in(self, req, client, fault):
+        retry = self.store.rate_check()
+        if retry is not None:
+            raise ClerkError("too_many_requests", headers=[("Retry-After", str(retry))])
+        form = req.form
+        strategy = form.get("strategy") or None
+        identifier = (form.get("identifier") or "").strip()
+        if strategy not in (None, "password"):
+            raise ClerkError("form_param_value_invalid", {"param_name": "strategy"}, (
+                "%s does not match one of the allowed values for parameter strategy "
+                "(the emulator implements password only)" % strategy[:40]))
+        if not identifier:
+            if strategy == "password":
+                raise _param_missing("identifier")
+            si = self.store.new_sign_in(client, None, None)
+            with self.store.lock:
+                return self._wrap(client, resources.sign_in_json(si, self.store), si.status)
+        user = self.store.find_user(identifier)
+        if user is None:
+            raise ClerkError("form_identifier_not_found", {"param_name": "identifier"})
+        self._check_user_state(user)
+        existing = self.store.active_session_for(client, user)
+        if existing is not None:
+            raise ClerkError("identifier_already_signed_in", {"session_id": existing.id})
+        if strategy is None:
+            si = self.store.new_sign_in(client, normalise_identifier(identifier), user)
+            si.status = "needs_first_factor"
+            with self.store.lock:
+                return self._wrap(client, resources.sign_in_json(si, self.store), si.status)
+        if user.password is None:
+            raise ClerkError("strategy_for_user_invalid", {"param_name": "strategy"})
+        password = form.get("password") or ""
+        if not password:
+            raise _param_missing("password")
+        self._verify_password(user, password)
+        si = self.store.new_sign_in(client, normalise_identifier(identifier), user)
+        return self._after_password(client, si, user, fault)
+
+    def _verify_password(self, user, password):
+        if password != user.password:
+            self.store.record_failure(user)
+            raise ClerkError("form_password_incorrect", {"param_name": "password"})
+        self.store.record_success(user)
+        if user.pwned:
+            raise ClerkError("form_password_pwned", {"param_name": "password"})
+
+    def _after_password(self, client, si, user, fault):
+        si.first_factor = resources.password_verification("verified")
+        status = user.after_password
+        forced = fault.params["status"] if fault is not None and fault.name == "sign_in_status" \
+            else None
+        if forced is not None or status == "complete":
+            self._complete(client, si, user)
+            if forced is not None:
+                si.status = forced
+        else:
+            si.status = status
+            if status == "needs_client_trust":
+                si.client_trust_state = "new"
+            elif status == "needs_second_factor":
+                si.client_trust_state = "known" if client.trusted else "new"
+            with self.store.lock:
+                client.sign_in = si
+        with self.store.lock:
+            return self._wrap(client, resources.sign_in_json(si, self.store), si.status)
+
+    def _complete(self, client, si, user):
+        session = self.store.new_session(client, user)
+        session.last_jwt = self._session_jwt(session, user)
+        with self.store.lock:
+            si.status = "complete"
+            si.created_session_id = session.id
+            si.client_trust_state = "known"
+            client.sign_in = None
+            client.last_authentication_strategy = "password"
+        self.store.rotate_token(client, self.opaque.mint)
+
+    def _session_jwt(self, session, user, org="active", template=None):
+        org = session.active_org if org == "active" else org
+        claims = tokens.session_claims(self.issuer, user.id, session.id, org)
+        if template is not None:
+            return self.key.sign(claims, tokens.TEMPLATE_CATEGORY)
+        return self.key.sign(claims)
+
+    def _sign_in_action(self, req, client, method, sid, action, fault):
+        with self.store.lock:
+            si = self.store.sign_ins.get(sid)
+        if si is None or si.client_id != client.id:
+            raise ClerkError("resource_not_found", long_message="No sign in was found with id %s"
+                             % sid[:60])
+        if action is None and method == "GET":
+            with self.store.lock:
+                return self._wrap(client, resources.sign_in_json(si, self.store), si.status)
+        if action == "attempt_first_factor" and method == "POST":
+            return self._attempt_first_factor(req, client, si, fault)
+        if action in ("prepare_first_factor", "prepare_second_factor", "attempt_second_factor",
+                      "reset_password") and method == "POST":
+            raise ClerkError("verification_strategy_invalid", long_message=(
+                "%s is not implemented by the emulator yet." % action))
+        raise ClerkError("resource_not_found")
+
+    def _attempt_first_factor(self, req, client, si, fault):
+        strategy = req.form.get("strategy")
+        if not strategy:
+            raise _param_missing("strategy")
+        if strategy != "password":
+            raise ClerkError("verification_strategy_invalid", {"param_name": "strategy"})
+        if si.status != "needs_first_factor" or si.user_id is None:
+            raise ClerkError("verification_strategy_invalid", long_message=(
+                "The sign in is in status %s; it does not accept a first factor." % si.status))
+        user = self.store.users.get(si.user_id)
+        if user is None:
+            raise ClerkError("form_identifier_not_found", {"param_name": "identifier"})
+        self._check_user_state(user)
+        if user.password is None:
+            raise ClerkError("strategy_for_user_invalid", {"param_name": "strategy"})
+        password = req.form.get("password") or ""
+        if not password:
+            raise _param_missing("password")
+        self._verify_password(user, password)
+        return self._after_password(client, si, user, fault)
+
+    # ---- sessions --------------------------------------------------------------------
+    def _session_action(self, req, client, method, sess_id, action, template):
+        with self.store.lock:
+            s = client.sessions.get(sess_id)
+        if s is None or s.status == "removed":
+            raise ClerkError("resource_not_found", long_message="No session was found with id %s"
+                             % sess_id[:60])
+        user = self.store.users.get(s.user_id)
+        if action is None:
+            if method != "GET":
+                raise ClerkError("resource_not_found")
+            with self.store.lock:
+                return self._wrap(client, resources.session_json(s, self.store))
+        if method != "POST":
+            raise ClerkError("resource_not_found")
+        if action == "tokens":
+            if s.status not in ("active", "pending"):
+                raise ClerkError("signed_out")
+            org = "active"
+            if template is None and "organization_id" in req.form:
+                wanted = req.form["organization_id"]
+                org = None if wanted == "" else self.store.find_org(user, wanted)
+                if wanted and org is None:
+                    raise ClerkError("resource_not_found", long_message=(
+                        "No organization was found with id %s" % wanted[:60]))
+            jwt = self._session_jwt(s, user, org, template)
+            if template is None:
+                s.last_jwt = jwt
+            return json_response(200, {"object": "token", "jwt": jwt}, client.token)
+        if action == "touch":
+            if s.status not in ("active", "pending"):
+                raise ClerkError("invalid_action_for_session", long_message=(
+                    "Unable to touch session %s" % s.id))
+            intent = req.form.get("intent")
+            if intent not in (None, "", "focus", "select_session", "select_org"):
+                raise ClerkError("form_param_value_invalid", {"param_name": "intent"})
+            if "active_organization_id" in req.form:
+                wanted = req.form["active_organization_id"]
+                if wanted == "":
+                    s.active_org = None
+                else:
+                    org = self.store.find_org(user, wanted)
+                    if org is None:
+                        raise ClerkError("resource_not_found", long_message=(
+                            "No organization was found with id %s" % wanted[:60]))
+                    s.active_org = org
+            s.last_active_at = s.updated_at = int(time.time() * 1000)
+            s.last_jwt = self._session_jwt(s, user)
+            with self.store.lock:
+                client.last_active_session_id = s.id
+                return self._wrap(client, resources.session_json(s, self.store))
+        if action in ("end", "remove"):
+            if action == "end" and s.status not in ("active", "pending"):
+                raise ClerkError("invalid_action_for_session", long_message=(
+                    "Unable to end session %s" % s.id))
+            with self.store.lock:
+                s.status = "ended" if action == "end" else "removed"
+                s.updated_at = int(time.time() * 1000)
+                self._refresh_last_active(client)
+                return self._wrap(client, resources.session_json(s, self.store))
+        raise ClerkError("resource_not_found")
+
+    def _refresh_last_active(self, client):
+        active = [x.id for x in client.sessions.values() if x.status in ("active", "pending")]
+        client.last_active_session_id = active[-1] if active else None
+        client.updated_at = int(time.time() * 1000)
+
+    def _remove_all_sessions(self, client):
+        with self.store.lock:
+            for s in client.sessions.values():
+                if s.status in ("active", "pending", "ended"):
+                    s.status = "removed"
+            self._refresh_last_active(client)
+            c = resources.client_json(client, self.store)
+        return json_response(200, {"response": c, "client": c}, client.token)
+

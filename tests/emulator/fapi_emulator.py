@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""Clerk Frontend API (FAPI) emulator for pam_clerk's tests.
+
+    /usr/bin/python3 tests/emulator/fapi_emulator.py --state-dir DIR [--users FILE]
+        [--dev-instance] [--lockout-threshold N] [--rate-limit N]
+
+Writes DIR/ready.json when listening; see README.md in this folder.
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import certs  # noqa: E402
+import control_api  # noqa: E402
+import faults  # noqa: E402
+import fapi  # noqa: E402
+import reqlog  # noqa: E402
+import server  # noqa: E402
+import store  # noqa: E402
+import tokens  # noqa: E402
+
+
+def positive_int(text):
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return n
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="Clerk FAPI emulator (HTTPS on 127.0.0.1)")
+    p.add_argument("--state-dir", required=True, help="where certs, keys, ready.json and "
+                   "requests.jsonl go")
+    p.add_argument("--users", default=os.path.join(HERE, "users.json"),
+                   help="users fixture (JSON list); default tests/emulator/users.json")
+    p.add_argument("--dev-instance", action="store_true",
+                   help="require a dev-browser token (__clerk_db_jwt) on /v1 requests")
+    p.add_argument("--lockout-threshold", type=positive_int, default=10,
+                   help="failed passwords before user_locked (default 10)")
+    p.add_argument("--rate-limit", type=positive_int, default=None,
+                   help="max sign-in creations per 10 s (default: unlimited)")
+    p.add_argument("--exit-with-parent", action="store_true",
+                   help="stop when the parent process goes away (used by control.Emulator)")
+    return p.parse_args(argv)
+
+
+def write_ready(path, info):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(info, f)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    state_dir = os.path.abspath(args.state_dir)
+    os.makedirs(state_dir, exist_ok=True)
+    ready_path = os.path.join(state_dir, "ready.json")
+    for stale in (ready_path, ready_path + ".tmp"):
+        if os.path.exists(stale):
+            os.unlink(stale)
+
+    stop = threading.Event()
+    parent = os.getppid()
+
+    def on_signal(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    pki = certs.generate(state_dir)
+    key = tokens.SigningKey(state_dir)
+    st = store.Store(os.path.abspath(args.users) if args.users else None,
+                     lockout_threshold=args.lockout_threshold, rate_limit=args.rate_limit)
+    fq = faults.FaultQueue()
+    log = reqlog.RequestLog(os.path.join(state_dir, "requests.jsonl"))
+    app = fapi.Fapi(st, key, dev_instance=args.dev_instance)
+    emu = server.Emulator(app, control_api.ControlApi(st, fq, log), fq, log, stop)
+
+    main_ctx = server.tls_context(*pki["server"])
+    listeners = [
+        server.Listener("main", main_ctx, emu, control_allowed=True),
+        server.Listener("wrong_host", server.tls_context(*pki["wrong_host"]), emu,
+                        control_allowed=False),
+        server.Listener("self_signed", server.tls_context(*pki["self_signed"]), emu,
+                        control_allowed=False),
+        server.Listener("control", main_ctx, emu, control_allowed=True, fapi_allowed=False),
+    ]
+    main_l, wrong_l, self_l, ctl_l = listeners
+    app.issuer = main_l.base_url
+    threads = [threading.Thread(target=l.serve_forever, kwargs={"poll_interval": 0.2},
+                                name="listener-" + l.name, daemon=True) for l in listeners]
+    for t in threads:
+        t.start()
+    info = {"url": main_l.base_url, "ca_file": pki["ca"], "wrong_host_url": wrong_l.base_url,
+            "self_signed_url": self_l.base_url, "pid": os.getpid(),
+            "control_url": ctl_l.base_url, "jwks_url": main_l.base_url + "/.well-known/jwks.json",
+            "jwt_public_key": os.path.join(state_dir, "jwt_public_key.pem"),
+            "requests_log": os.path.join(state_dir, "requests.jsonl"),
+            "dev_instance": args.dev_instance}
+    write_ready(ready_path, info)
+    sys.stderr.write("fapi emulator listening on %s (pid %d)\n" % (main_l.base_url, os.getpid()))
+    sys.stderr.flush()
+
+    while not stop.wait(0.25):
+        if args.exit_with_parent and os.getppid() != parent:
+            break
+    stop.set()
+    stoppers = [threading.Thread(target=l.shutdown) for l in listeners]
+    for t in stoppers:
+        t.start()
+    for t in stoppers:
+        t.join(5)
+    for l in listeners:
+        l.server_close()
+    try:
+        os.unlink(ready_path)
+    except OSError:
+        pass
+    sys.stderr.write("fapi emulator stopped\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,372 @@
+"""HTTPS transport: threaded TLS listeners, a small HTTP/1.1 parser (Connection: close), the
+wire-level faults, and dispatch to the FAPI or the control API."""
+import json
+import socket
+import socketserver
+import ssl
+import struct
+import sys
+import time
+import traceback
+
+import errors
+import faults as faults_mod
+from fapi import Request, Response
+from reqlog import make_record
+
+MAX_HEADER = 64 * 1024
+MAX_BODY = 1024 * 1024
+HANDSHAKE_TIMEOUT = 10.0
+READ_TIMEOUT = 30.0
+CONTROL_PREFIX = "/__emulator/"
+
+REASONS = {200: "OK", 204: "No Content", 302: "Found", 301: "Moved Permanently", 307: "Temporary Redirect",
+           308: "Permanent Redirect", 400: "Bad Request", 401: "Unauthorized",
+           403: "Forbidden", 404: "Not Found", 413: "Payload Too Large",
+           415: "Unsupported Media Type", 418: "I'm a teapot", 422: "Unprocessable Entity",
+           429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+           503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+class BadRequest(Exception):
+    pass
+
+
+def tls_context(cert, key):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def read_request(sock):
+    """(method, target, headers{lower: first value}, body) or None if the peer went away."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        if len(buf) > MAX_HEADER:
+            raise BadRequest("request head too large")
+        chunk = sock.recv(8192)
+        if not chunk:
+            if buf:
+                raise BadRequest("incomplete request head")
+            return None
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    lines = head.decode("iso-8859-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise BadRequest("bad request line")
+    method, target, _ = parts
+    headers = {}
+    for line in lines[1:]:
+        if ":" not in line:
+            raise BadRequest("bad header line")
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), value.strip(" \t"))
+    if headers.get("expect", "").lower() == "100-continue":
+        sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = _read_chunked(sock, rest)
+    else:
+        try:
+            length = int(headers.get("content-length", "0") or "0")
+        except ValueError:
+            raise BadRequest("bad content-length")
+        if length < 0 or length > MAX_BODY:
+            raise BadRequest("body too large")
+        body = rest
+        while len(body) < length:
+            chunk = sock.recv(min(65536, length - len(body)))
+            if not chunk:
+                raise BadRequest("incomplete body")
+            body += chunk
+        body = body[:length]
+    return method, target, headers, body
+
+
+def _read_chunked(sock, buf):
+    body = b""
+    while True:
+        while b"\r\n" not in buf:
+            chunk = sock.recv(8192)
+            if not chunk:
+                raise BadRequest("incomplete chunked body")
+            buf += chunk
+        size_line, _, buf = buf.partition(b"\r\n")
+        size = int(size_line.split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            return body
+        while len(buf) < size + 2:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise BadRequest("incomplete chunked body")
+            buf += chunk
+        body += buf[:size]
+        buf = buf[size + 2:]
+        if len(body) > MAX_BODY:
+            raise BadRequest("body too large")
+
+
+def bodyless(status):
+    """Statuses that never carry a body or Content-Length (RFC 9110)."""
+    return status in (204, 304) or 100 <= status < 200
+
+
+def head_bytes(status, headers, length):
+    lines = ["HTTP/1.1 %d %s" % (status, REASONS.get(status, "Status"))]
+    lines += ["%s: %s" % (k, v) for k, v in headers
+              if not (bodyless(status) and k.lower() == "content-type")]
+    if not bodyless(status):
+        lines.append("Content-Length: %d" % length)
+    lines += ["Connection: close",
+              "Date: " + time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()), "", ""]
+    return "\r\n".join(lines).encode("iso-8859-1")
+
+
+def wrong_types_body(path):
+    """A 200 body of the right shape for the path whose fields have the wrong JSON types."""
+    if "/tokens" in path:
+        return {"object": "token", "jwt": 12345}
+    if path.endswith("jwks.json"):
+        return {"keys": "x"}
+    return {"response": {"object": 42, "id": 1, "status": 7, "identifier": ["x"],
+                         "created_session_id": 12345, "first_factor_verification": "verified",
+                         "second_factor_verification": 0, "supported_first_factors": {},
+                         "abandon_at": "soon", "last_active_token": [], "sessions": "none"},
+            "client": "x"}
+
+
+class Emulator:
+    """Holds the shared parts the listeners dispatch to."""
+
+    def __init__(self, fapi, control_api, faults, reqlog, stop_event):
+        self.fapi = fapi
+        self.control_api = control_api
+        self.faults = faults
+        self.reqlog = reqlog
+        self.stop_event = stop_event
+
+
+class Listener(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 512
+
+    def __init__(self, name, ctx, emu, control_allowed, fapi_allowed=True):
+        self.name = name
+        self.ctx = ctx
+        self.emu = emu
+        self.control_allowed = control_allowed
+        self.fapi_allowed = fapi_allowed
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.port = self.server_address[1]
+        self.base_url = "https://127.0.0.1:%d" % self.port
+
+    def handle_error(self, request, client_address):
+        # connection-level trouble (peer reset, TLS failure) is normal here: stay quiet
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, (OSError, ssl.SSLError, BadRequest)):
+            sys.stderr.write("emulator: internal error on %s listener: %s\n"
+                             % (self.name, type(exc).__name__))
+            traceback.print_exc(file=sys.stderr)
+
+
+def _rst_close(sock):
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
+class Handler(socketserver.BaseRequestHandler):
+    def handle(self):
+        srv = self.server
+        emu = srv.emu
+        raw = self.request
+        if srv.fapi_allowed:
+            f = emu.faults.take("connect")
+            if f is not None:          # hang_tls: TCP accepted, no handshake ever
+                self._hang(raw, f.params["timeout"])
+                return
+        raw.settimeout(HANDSHAKE_TIMEOUT)
+        try:
+            sock = srv.ctx.wrap_socket(raw, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            sock.settimeout(READ_TIMEOUT)
+            self.sock = sock
+            try:
+                parsed = read_request(sock)
+            except BadRequest as e:
+                self._send_plain(400, "bad request: %s\n" % e)
+                return
+            if parsed is None:
+                return
+            method, target, headers, body = parsed
+            req = Request(method, target, headers, body, srv.name, srv.base_url)
+            if req.path.startswith(CONTROL_PREFIX):
+                if not srv.control_allowed:
+                    self._send_plain(404, "control API not on this listener\n")
+                    return
+                status, obj = emu.control_api.handle(method, req.path, body)
+                data = json.dumps(obj).encode("utf-8")
+                sock.sendall(head_bytes(status, [("Content-Type", "application/json")],
+                                        len(data)) + data)
+                return
+            if not srv.fapi_allowed:
+                self._send_plain(404, "only the control API is served here\n")
+                return
+            self._fapi(req)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    # ---- helpers ---------------------------------------------------------------------
+    def _send_plain(self, status, text):
+        data = text.encode("utf-8")
+        self.sock.sendall(head_bytes(status, [("Content-Type", "text/plain")], len(data)) + data)
+
+    def _hang(self, sock, timeout):
+        """Say nothing until the peer goes, the timeout passes or the emulator stops."""
+        stop = self.server.emu.stop_event
+        deadline = time.monotonic() + min(timeout, faults_mod.MAX_HANG)
+        sock.settimeout(0.25)
+        try:
+            while not stop.is_set() and time.monotonic() < deadline:
+                try:
+                    data = sock.recv(4096)
+                except (socket.timeout, ssl.SSLWantReadError):
+                    continue
+                except (OSError, ssl.SSLError):
+                    return
+                if not data:
+                    return
+        finally:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def _log(self, req, resp, fault, status=None):
+        emu = self.server.emu
+        rec = make_record(req, resp.status if resp is not None else status,
+                          resp.clerk_error if resp is not None else None,
+                          resp.sign_in_status if resp is not None else None,
+                          fault.name if fault is not None else None)
+        emu.reqlog.append(rec)
+
+    def _fapi(self, req):
+        emu = self.server.emu
+        sock = self.sock
+        fault = emu.faults.take("request", req.method, req.path)
+        name = fault.name if fault is not None else None
+        if name == "delay":
+            if emu.stop_event.wait(float(fault.params["seconds"])):
+                return
+        elif name == "hang":
+            self._log(req, None, fault)
+            self._hang(sock, fault.params["timeout"])
+            return
+        elif name == "reset":
+            self._log(req, None, fault)
+            _rst_close(sock)
+            return
+        elif name in ("status", "unexpected_status"):
+            st = int(fault.params["http_status"])
+            text = fault.params.get("body")
+            if text is None:
+                if st == 500:
+                    resp = Response(500)
+                    _, env = errors.error_body("internal_clerk_error", resp.trace_id)
+                    resp.body = json.dumps(env).encode()
+                    resp.clerk_error = "internal_clerk_error"
+                else:
+                    resp = Response(st, ("<html><body><h1>%d %s</h1></body></html>\n" % (
+                        st, REASONS.get(st, "Status"))).encode(), content_type="text/html")
+            else:
+                resp = Response(st, str(text).encode("utf-8"), content_type="text/plain")
+            self._send(req, resp, fault)
+            return
+        elif name == "redirect":
+            loc = fault.params.get("location") or (req.base_url + req.target)
+            resp = Response(int(fault.params["status"]), b"", content_type="text/plain",
+                            headers=[("Location", loc)])
+            self._send(req, resp, fault)
+            return
+        try:
+            resp = emu.fapi.handle(req, fault)
+        except Exception:
+            sys.stderr.write("emulator: internal error handling %s %s\n" % (req.method, req.path))
+            traceback.print_exc(file=sys.stderr)
+            resp = Response(500)
+            _, env = errors.error_body("internal_clerk_error", resp.trace_id)
+            resp.body = json.dumps(env).encode()
+            resp.clerk_error = "internal_clerk_error"
+        if name == "truncated_json":
+            resp.body = resp.body[:len(resp.body) // 2]
+        elif name == "malformed_json":
+            resp.status = 200
+            resp.body = (b'{"response": {"object": "sign_in_attempt", "status": "complete",, '
+                         b'"created_session_id": sess_}, "client": {"sessions": [}')
+        elif name == "wrong_types":
+            resp.status = 200
+            resp.body = json.dumps(wrong_types_body(req.path)).encode()
+        elif name == "empty_body_200":
+            resp.status = 200
+            resp.body = b""
+        elif name == "oversized":
+            resp.status = 200
+            self._send_oversized(req, resp, fault, int(fault.params["bytes"]))
+            return
+        self._send(req, resp, fault)
+
+    def _send(self, req, resp, fault):
+        if bodyless(resp.status):
+            resp.body = b""
+        self._log(req, resp, fault)
+        name = fault.name if fault is not None else None
+        data = head_bytes(resp.status, resp.headers, len(resp.body)) + resp.body
+        sock = self.sock
+        if name == "hang_after_headers":
+            sock.sendall(head_bytes(resp.status, resp.headers, len(resp.body)))
+            self._hang(sock, fault.params["timeout"])
+        elif name == "drip":
+            interval = float(fault.params["interval"])
+            deadline = time.monotonic() + faults_mod.MAX_HANG
+            for i in range(len(data)):
+                if time.monotonic() > deadline:
+                    break
+                sock.sendall(data[i:i + 1])
+                if self.server.emu.stop_event.wait(interval):
+                    break
+        elif name == "reset_mid_body":
+            head = head_bytes(resp.status, resp.headers, len(resp.body))
+            sock.sendall(head + resp.body[:len(resp.body) // 2])
+            time.sleep(0.05)
+            _rst_close(sock)
+        else:
+            sock.sendall(data)
+
+    def _send_oversized(self, req, resp, fault, total):
+        self._log(req, resp, fault)
+        prefix = (b'{"response":{"object":"sign_in_attempt","id":"sia_oversized",'
+                  b'"status":"complete","padding":"')
+        total = max(total, len(prefix))
+        self.sock.sendall(head_bytes(200, resp.headers, total) + prefix)
+        left = total - len(prefix)
+        block = b"A" * 65536
+        while left > 0 and not self.server.emu.stop_event.is_set():
+            n = min(left, len(block))
+            self.sock.sendall(block[:n])
+            left -= n

@@ -1,0 +1,165 @@
+"""Conformance: emulator answers validated against the response schemas of Clerk's FAPI
+OpenAPI spec (../shared/clerk/frontend-api.yml). OpenAPI 3.0 `nullable: true` becomes
+`anyOf: [{type: null}, <schema>]`; $ref into components is resolved by jsonschema."""
+import pytest
+
+from fapi_shared import shared_file
+
+yaml = pytest.importorskip("yaml", reason="python3-yaml not installed")
+jsonschema = pytest.importorskip("jsonschema", reason="python3-jsonschema not installed")
+
+SCHEMA_LIST_KEYS = ("allOf", "anyOf", "oneOf")
+SCHEMA_MAP_KEYS = ("properties", "patternProperties", "definitions", "$defs")
+SCHEMA_KEYS = ("items", "additionalProperties", "not", "additionalItems", "contains",
+               "propertyNames", "if", "then", "else")
+OPENAPI_ONLY = ("nullable", "example", "examples", "discriminator", "xml", "externalDocs",
+                "deprecated", "readOnly", "writeOnly")
+
+
+def to_json_schema(node):
+    """Translate one OpenAPI 3.0 schema object (recursively) into JSON Schema."""
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key in OPENAPI_ONLY:
+            continue
+        if key in SCHEMA_LIST_KEYS:
+            out[key] = [to_json_schema(v) for v in value]
+        elif key in SCHEMA_MAP_KEYS:
+            out[key] = {k: to_json_schema(v) for k, v in value.items()}
+        elif key in SCHEMA_KEYS and isinstance(value, dict):
+            out[key] = to_json_schema(value)
+        else:
+            out[key] = value
+    if node.get("nullable") is True:
+        return {"anyOf": [{"type": "null"}, out]}
+    return out
+
+
+class Spec:
+    def __init__(self, path):
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        with open(path, encoding="utf-8") as f:
+            self.raw = yaml.load(f, Loader=loader)
+        schemas = {k: to_json_schema(v) for k, v in self.raw["components"]["schemas"].items()}
+        self.doc = {"components": {"schemas": schemas}}
+
+    def response_schema(self, path, method, status):
+        resp = self.raw["paths"][path][method]["responses"][str(status)]
+        if "$ref" in resp:
+            name = resp["$ref"].rsplit("/", 1)[1]
+            resp = self.raw["components"]["responses"][name]
+        return to_json_schema(resp["content"]["application/json"]["schema"])
+
+    def validate(self, instance, path, method, status):
+        schema = self.response_schema(path, method, status)
+        resolver = jsonschema.RefResolver(base_uri="", referrer=self.doc)
+        validator = jsonschema.Draft7Validator(schema, resolver=resolver)
+        problems = list(validator.iter_errors(instance))
+        assert not problems, "%s %s %s does not conform:\n%s" % (
+            method.upper(), path, status, "\n".join(sorted(set(_leaves(problems)))[:20]))
+
+
+def _leaves(errs):
+    """Innermost messages (anyOf/oneOf keep theirs in .context), with the JSON path."""
+    for e in errs:
+        if e.context:
+            yield from _leaves(e.context)
+        else:
+            yield "- /%s: %s" % ("/".join(map(str, e.absolute_path)), e.message[:200])
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return Spec(shared_file("clerk", "frontend-api.yml"))
+
+
+SIGN_INS = "/v1/client/sign_ins"
+
+
+def test_translation_handles_nullable_refs():
+    s = to_json_schema({"type": "object", "nullable": True,
+                        "allOf": [{"$ref": "#/components/schemas/X"}],
+                        "properties": {"nullable": {"type": "string", "nullable": True}}})
+    assert s["anyOf"][0] == {"type": "null"}
+    assert s["anyOf"][1]["properties"]["nullable"] == {"anyOf": [{"type": "null"},
+                                                                  {"type": "string"}]}
+
+
+def test_validator_catches_a_bad_answer(spec, emu):
+    body = emu.sign_in("alice", "correct horse").json()
+    body["response"]["status"] = "signed_in"          # not in the spec's enum
+    del body["client"]["sessions"][0]["expire_at"]     # required
+    with pytest.raises(AssertionError) as ei:
+        spec.validate(body, SIGN_INS, "post", 200)
+    text = str(ei.value)
+    assert "/response/status: 'signed_in' is not one of" in text
+    assert "'expire_at' is a required property" in text
+
+
+def test_sign_in_complete_conforms(spec, emu):
+    r = emu.sign_in("alice", "correct horse")
+    assert r.json()["response"]["status"] == "complete"
+    spec.validate(r.json(), SIGN_INS, "post", 200)
+
+
+@pytest.mark.parametrize("ident,password,status", [
+    ("mfa-user", "mfa password", "needs_second_factor"),
+    ("trust-user", "trust password", "needs_client_trust"),
+])
+def test_sign_in_needs_more_conforms(spec, emu, ident, password, status):
+    r = emu.sign_in(ident, password)
+    assert r.json()["response"]["status"] == status
+    spec.validate(r.json(), SIGN_INS, "post", 200)
+
+
+def test_first_factor_flow_conforms(spec, emu):
+    r = emu.fapi("POST", SIGN_INS, form={"identifier": "bob"})
+    spec.validate(r.json(), SIGN_INS, "post", 200)
+    sid = r.json()["response"]["id"]
+    path = SIGN_INS + "/{sign_in_id}/attempt_first_factor"
+    ok = emu.fapi("POST", "%s/%s/attempt_first_factor" % (SIGN_INS, sid),
+                  form={"strategy": "password", "password": "battery staple"}, token=r.token)
+    spec.validate(ok.json(), path, "post", 200)
+
+
+@pytest.mark.parametrize("ident,password,status", [
+    ("alice", "wrong", 422), ("nobody", "x", 422), ("banned-user", "banned password", 403),
+    ("nopass-user", "x", 400)])
+def test_error_envelope_conforms(spec, emu, ident, password, status):
+    r = emu.sign_in(ident, password)
+    assert r.status == status
+    spec.validate(r.json(), SIGN_INS, "post", status)
+
+
+def test_sessions_tokens_touch_conform(spec, emu):
+    r = emu.sign_in("alice", "correct horse")
+    tok, sid = r.token, r.json()["response"]["created_session_id"]
+    base = "/v1/client/sessions/" + sid
+    t = emu.fapi("POST", base + "/tokens", token=tok)
+    spec.validate(t.json(), "/v1/client/sessions/{session_id}/tokens", "post", 200)
+    assert isinstance(t.json()["jwt"], str)
+    t = emu.fapi("POST", base + "/tokens/pam", token=tok)
+    spec.validate(t.json(), "/v1/client/sessions/{session_id}/tokens/{template_name}", "post", 200)
+    touch = emu.fapi("POST", base + "/touch", form={"active_organization_id": "org_way",
+                                                    "intent": "select_org"}, token=tok)
+    spec.validate(touch.json(), "/v1/client/sessions/{session_id}/touch", "post", 200)
+    got = emu.fapi("GET", base, token=tok)
+    spec.validate(got.json(), "/v1/client/sessions/{session_id}", "get", 200)
+    client = emu.fapi("GET", "/v1/client", token=tok)
+    spec.validate(client.json(), "/v1/client", "get", 200)
+    ended = emu.fapi("POST", base + "/end", token=tok)
+    spec.validate(ended.json(), "/v1/client/sessions/{session_id}/end", "post", 200)
+    signed_out = emu.fapi("POST", base + "/tokens", token=tok)
+    spec.validate(signed_out.json(), "/v1/client/sessions/{session_id}/tokens", "post", 401)
+    removed = emu.fapi("POST", base + "/remove", token=tok)
+    spec.validate(removed.json(), "/v1/client/sessions/{session_id}/remove", "post", 200)
+    emu.sign_in("bob", "battery staple", token=tok)
+    deleted = emu.fapi("DELETE", "/v1/client/sessions", token=tok)
+    spec.validate(deleted.json(), "/v1/client/sessions", "delete", 200)
+
+
+def test_jwks_conforms(spec, emu):
+    r = emu.fapi("GET", "/.well-known/jwks.json", token=None, native=False, api_version=None)
+    spec.validate(r.json(), "/.well-known/jwks.json", "get", 200)
