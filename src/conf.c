@@ -195,6 +195,9 @@ static int conf_set(struct conf *c, const struct key_def *k, const char *v, cons
 	case K_CONF:
 		if (o->file != NULL)
 			return fail(err, errsize, o, k->name, "only allowed as a module argument");
+		/* Relative would mean relative to whatever directory the host runs in. */
+		if (v[0] != '/')
+			return fail(err, errsize, o, k->name, "'%s' is not an absolute path", v);
 		break;
 	case K_FLAG:
 		if (parse_flag(v, (bool *)(void *)((char *)c + k->offset)) != 0)

@@ -60,6 +60,21 @@ static bool present_not_null(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && v != NULL;
 }
 
+/* An optional member: absent or null gives 0 and *out NULL; present with
+ * another type gives -1. */
+static int optional(struct json_object *o, const char *key, enum json_type t,
+		    struct json_object **out)
+{
+	struct json_object *v = NULL;
+	*out = NULL;
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, t))
+		return -1;
+	*out = v;
+	return 0;
+}
+
 /* Copy a string member; -1 if it is missing, not a string, or too long. */
 static int copy_string(struct json_object *o, const char *key, char *out, size_t outsize)
 {
@@ -70,6 +85,19 @@ static int copy_string(struct json_object *o, const char *key, char *out, size_t
 	if (n >= outsize || memchr(json_object_get_string(v), '\0', n) != NULL)
 		return -1;
 	memcpy(out, json_object_get_string(v), n + 1);
+	return 0;
+}
+
+/* Clerk ids (sia_..., sess_..., user_...) go into logs and, later, URL
+ * paths: only letters, digits, '_' and '-' are accepted. */
+static int copy_id(struct json_object *o, const char *key, char *out, size_t outsize)
+{
+	if (copy_string(o, key, out, outsize) != 0 || out[0] == '\0')
+		return -1;
+	for (const char *p = out; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			return -1;
 	return 0;
 }
 
@@ -128,15 +156,21 @@ static int parse_session(struct json_object *client, struct fapi_answer *a, char
 		struct json_object *s = json_object_array_get_idx(sessions, i);
 		char id[FAPI_ID_MAX];
 		if (!json_object_is_type(s, json_type_object) ||
-		    copy_string(s, "id", id, sizeof id) != 0 || strcmp(id, a->session_id) != 0)
+		    copy_id(s, "id", id, sizeof id) != 0 || strcmp(id, a->session_id) != 0)
 			continue;
-		if (copy_string(member(s, "user", json_type_object), "id", a->user_id,
-				sizeof a->user_id) != 0) {
+		if (copy_id(member(s, "user", json_type_object), "id", a->user_id,
+			    sizeof a->user_id) != 0) {
 			snprintf(err, errsize, "session without a user id");
 			return -1;
 		}
-		struct json_object *tok = member(s, "last_active_token", json_type_object);
-		struct json_object *jwt = member(tok, "jwt", json_type_string);
+		struct json_object *tok, *jwt;
+		if (optional(s, "last_active_token", json_type_object, &tok) != 0 ||
+		    optional(tok, "jwt", json_type_string, &jwt) != 0 ||
+		    (jwt != NULL && memchr(json_object_get_string(jwt), '\0',
+					   (size_t)json_object_get_string_len(jwt)) != NULL)) {
+			snprintf(err, errsize, "session with a malformed last_active_token");
+			return -1;
+		}
 		if (jwt != NULL) {
 			a->session_jwt = strdup(json_object_get_string(jwt));
 			/* json-c's copy is wiped here; ours is wiped by fapi_answer_clear. */
@@ -164,13 +198,13 @@ static int parse_success(struct json_object *root, struct fapi_answer *a, char *
 		snprintf(err, errsize, "sign-in without a usable status");
 		return -1;
 	}
-	if (copy_string(si, "id", a->sign_in_id, sizeof a->sign_in_id) != 0) {
+	if (copy_id(si, "id", a->sign_in_id, sizeof a->sign_in_id) != 0) {
 		snprintf(err, errsize, "sign-in without a usable id");
 		return -1;
 	}
 	if (strcmp(a->sign_in_status, "complete") != 0)
 		return 0;
-	if (copy_string(si, "created_session_id", a->session_id, sizeof a->session_id) != 0) {
+	if (copy_id(si, "created_session_id", a->session_id, sizeof a->session_id) != 0) {
 		snprintf(err, errsize, "complete sign-in without created_session_id");
 		return -1;
 	}

@@ -111,8 +111,14 @@ int fapi_url_from_key(const char *key, char *url, size_t urlsize, char *err, siz
 	/* Keys may come without padding; EVP_DecodeBlock wants it. */
 	unsigned char in[4 * ((HOST_MAX + 8) / 3 + 1) + 4];
 	unsigned char out[sizeof in];
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t eq = 0;
+	while (eq < n && b64[n - 1 - eq] == '=')
+		eq++;
 	size_t pad = (4 - n % 4) % 4;
-	if (pad == 3) {
+	/* The alphabet, then '=' only as padding: at most two, given or added. */
+	if (strspn(b64, alphabet) != n - eq || eq + pad > 2) {
 		snprintf(err, errsize, "not base64");
 		return -1;
 	}

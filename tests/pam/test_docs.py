@@ -43,3 +43,9 @@ def test_sample_config_mentions_every_key():
     mentioned = set(re.findall(r"^#?(\w+)(?:\s*=|\s*$)", sample, re.M))
     # conf= is a module argument only; the sample file explains itself instead.
     assert code_keys() - {"conf"} <= mentioned, code_keys() - mentioned
+
+
+def test_man_page_lists_every_key():
+    page = read("man", "pam_clerk.conf.5")
+    documented = set(re.findall(r"^\.BI? (\w+)", page, re.M))
+    assert code_keys() <= documented, code_keys() - documented

@@ -27,9 +27,9 @@
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static char tmpdir[PATH_MAX];
-static char conf_path[PATH_MAX + 32];    /* tmpdir/pam_clerk.conf */
-static char conf_arg[PATH_MAX + 64];     /* "conf=" + conf_path */
-static char cafile[PATH_MAX + 32];       /* an existing regular file */
+static char conf_path[PATH_MAX + 32]; /* tmpdir/pam_clerk.conf */
+static char conf_arg[PATH_MAX + 64];  /* "conf=" + conf_path */
+static char cafile[PATH_MAX + 32];    /* an existing regular file */
 static char err[1024];
 
 /* --- fixtures and helpers ------------------------------------------------ */
@@ -272,9 +272,9 @@ static void test_args_flags(void **state)
 		const char *arg;
 		bool want;
 	} cases[] = {
-		{ "debug", true },     { "debug=yes", true },  { "debug=YES", true },
-		{ "debug=true", true }, { "debug=on", true },   { "debug=1", true },
-		{ "debug=no", false },  { "debug=No", false },  { "debug=false", false },
+		{ "debug", true },	{ "debug=yes", true }, { "debug=YES", true },
+		{ "debug=true", true }, { "debug=on", true },  { "debug=1", true },
+		{ "debug=no", false },	{ "debug=No", false }, { "debug=false", false },
 		{ "debug=off", false }, { "debug=0", false },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -329,7 +329,10 @@ static void test_unknown_key_shown_safely(void **state)
 	expect_fail(ARGC(a1), a1, NULL, "'bad?key'", "unknown key");
 	assert_null(strchr(err, '\x1b'));
 	const char *a2[] = { "publishable_key=" KEY_COM, "caf\xc3\xa9=1" };
-	expect_fail(ARGC(a2), a2, NULL, "'caf?" "?'", "unknown key");
+	expect_fail(ARGC(a2), a2, NULL,
+		    "'caf?"
+		    "?'",
+		    "unknown key");
 	/* A very long unknown key is cut to 40 characters. */
 	char longkey[300];
 	memset(longkey, 'k', 250);
@@ -574,7 +577,10 @@ static const struct key_case key_cases[] = {
 	  { "2026-05-12", "2021-02-05" },
 	  { "latest", "2025-4-10", "2025/04/10", "2025-04-100", "20250410", "2025-04-1a" },
 	  "YYYY-MM-DD" },
-	{ "debug", { "yes", "no", "TRUE", "off" }, { "maybe", "2", "yess", "enabled" }, "yes or no" },
+	{ "debug",
+	  { "yes", "no", "TRUE", "off" },
+	  { "maybe", "2", "yess", "enabled" },
+	  "yes or no" },
 	{ "use_first_pass", { "1", "0", "On", "false" }, { "sure", "-1" }, "yes or no" },
 	{ "try_first_pass", { "true", "No" }, { "y", "n" }, "yes or no" },
 };
@@ -590,15 +596,17 @@ static void test_file_every_key(void **state)
 		struct conf c;
 		snprintf(where, sizeof where, "pam_clerk.conf:3: key '%s'", k->key);
 		for (size_t g = 0; g < 4 && k->good[g] != NULL; g++) {
-			snprintf(text, sizeof text, "frontend_api = https://127.0.0.1:8443\n# x\n%s = %s\n",
-				 k->key, subst(k->good[g]));
+			snprintf(text, sizeof text,
+				 "frontend_api = https://127.0.0.1:8443\n# x\n%s = %s\n", k->key,
+				 subst(k->good[g]));
 			write_conf(text);
 			expect_ok(&c, ARGC(argv), argv, NULL);
 			conf_free(&c);
 		}
 		for (size_t b = 0; b < 6 && k->bad[b] != NULL; b++) {
-			snprintf(text, sizeof text, "frontend_api = https://127.0.0.1:8443\n# x\n%s = %s\n",
-				 k->key, subst(k->bad[b]));
+			snprintf(text, sizeof text,
+				 "frontend_api = https://127.0.0.1:8443\n# x\n%s = %s\n", k->key,
+				 subst(k->bad[b]));
 			write_conf(text);
 			expect_fail(ARGC(argv), argv, NULL, where, b == 0 ? k->why : NULL);
 		}
@@ -926,9 +934,9 @@ static void test_key_names(void **state)
 {
 	(void)state;
 	static const char *const want[] = {
-		"conf",          "publishable_key", "frontend_api", "identifier", "cafile",
-		"capath",        "timeout",         "connect_timeout", "proxy",   "api_version",
-		"debug",         "use_first_pass",  "try_first_pass",
+		"conf",	  "publishable_key", "frontend_api",	"identifier", "cafile",
+		"capath", "timeout",	     "connect_timeout", "proxy",      "api_version",
+		"debug",  "use_first_pass",  "try_first_pass",
 	};
 	size_t n = 0;
 	while (conf_key_name(n) != NULL)

@@ -37,15 +37,16 @@ void __wrap_free(void *p)
 /* --- answers ------------------------------------------------------------- */
 
 /* The 200 answer of FAPI-NOTES section 5, verbatim. */
-#define NOTES_COMPLETE                                                                            \
-	"{\"response\": {\"object\":\"sign_in_attempt\",\"id\":\"sia_1\",\"status\":\"complete\","     \
-	"\"identifier\":\"alice@example.com\",\n"                                                 \
+#define NOTES_COMPLETE                                                                             \
+	"{\"response\": {\"object\":\"sign_in_attempt\",\"id\":\"sia_1\",\"status\":\"complete\"," \
+	"\"identifier\":\"alice@example.com\",\n"                                                  \
 	"   \"first_factor_verification\":{\"status\":\"verified\",\"strategy\":\"password\"},\n"  \
-	"   \"second_factor_verification\":null,\"created_session_id\":\"sess_1\","               \
+	"   \"second_factor_verification\":null,\"created_session_id\":\"sess_1\","                \
 	"\"client_trust_state\":\"known\"},\n"                                                     \
-	" \"client\": {\"object\":\"client\",\"id\":\"client_1\",\"last_active_session_id\":\"sess_1\"," \
+	" \"client\": "                                                                            \
+	"{\"object\":\"client\",\"id\":\"client_1\",\"last_active_session_id\":\"sess_1\","        \
 	"\"sign_in\":null,\n"                                                                      \
-	"   \"sessions\":[{\"object\":\"session\",\"id\":\"sess_1\",\"status\":\"active\","          \
+	"   \"sessions\":[{\"object\":\"session\",\"id\":\"sess_1\",\"status\":\"active\","        \
 	"\"last_active_organization_id\":null,\n"                                                  \
 	"      \"last_active_token\":{\"object\":\"token\",\"jwt\":\"eyJ...\"},"                   \
 	"\"user\":{\"id\":\"user_1\"}}]}}"
@@ -64,11 +65,11 @@ static const char *sign_in(const char *status, const char *created, const char *
 	return body;
 }
 
-#define SESSION_1 \
-	"{\"id\":\"sess_1\",\"status\":\"active\",\"user\":{\"id\":\"user_1\"}," \
+#define SESSION_1                                                                                  \
+	"{\"id\":\"sess_1\",\"status\":\"active\",\"user\":{\"id\":\"user_1\"},"                   \
 	"\"last_active_token\":{\"object\":\"token\",\"jwt\":\"jwt_1\"}}"
-#define SESSION_2 \
-	"{\"id\":\"sess_2\",\"status\":\"active\",\"user\":{\"id\":\"user_2\"}," \
+#define SESSION_2                                                                                  \
+	"{\"id\":\"sess_2\",\"status\":\"active\",\"user\":{\"id\":\"user_2\"},"                   \
 	"\"last_active_token\":{\"object\":\"token\",\"jwt\":\"jwt_2\"}}"
 
 static struct fapi_answer a;
@@ -176,7 +177,8 @@ static void test_complete_token_null(void **state)
 	assert_string_equal(a.session_id, "sess_1");
 	fapi_answer_clear(&a);
 	/* Absent altogether: the same. */
-	expect_ok(sign_in("\"complete\"", "\"sess_1\"", "[{\"id\":\"sess_1\",\"user\":{\"id\":\"user_1\"}}]"),
+	expect_ok(sign_in("\"complete\"", "\"sess_1\"",
+			  "[{\"id\":\"sess_1\",\"user\":{\"id\":\"user_1\"}}]"),
 		  200);
 	assert_null(a.session_jwt);
 	fapi_answer_clear(&a);
@@ -212,6 +214,12 @@ static void test_complete_session_missing(void **state)
 			   "[{\"id\":\"sess_10\",\"user\":{\"id\":\"user_1\"}}]"),
 		   200);
 	expect_bad(sign_in("\"complete\"", "\"sess_\"", "[" SESSION_1 "]"), 200);
+	expect_bad(sign_in("\"complete\"", "\"sess_1\"",
+			   "[{\"id\":\"sess_\",\"user\":{\"id\":\"user_1\"}}]"),
+		   200);
+	expect_bad(sign_in("\"complete\"", "\"sess_1\"",
+			   "[{\"id\":\"\",\"user\":{\"id\":\"user_1\"}}]"),
+		   200);
 	/* No client at all. */
 	expect_bad("{\"response\":{\"id\":\"sia_1\",\"status\":\"complete\","
 		   "\"created_session_id\":\"sess_1\"}}",
@@ -226,12 +234,15 @@ static void test_complete_session_without_user(void **state)
 	(void)state;
 	expect_bad(sign_in("\"complete\"", "\"sess_1\"", "[{\"id\":\"sess_1\"}]"), 200);
 	assert_err_has("user");
-	expect_bad(sign_in("\"complete\"", "\"sess_1\"", "[{\"id\":\"sess_1\",\"user\":null}]"), 200);
+	expect_bad(sign_in("\"complete\"", "\"sess_1\"", "[{\"id\":\"sess_1\",\"user\":null}]"),
+		   200);
 	expect_bad(sign_in("\"complete\"", "\"sess_1\"", "[{\"id\":\"sess_1\",\"user\":{}}]"), 200);
-	expect_bad(sign_in("\"complete\"", "\"sess_1\"", "[{\"id\":\"sess_1\",\"user\":{\"id\":1}}]"),
-		   200);
-	expect_bad(sign_in("\"complete\"", "\"sess_1\"", "[{\"id\":\"sess_1\",\"user\":\"user_1\"}]"),
-		   200);
+	expect_bad(
+		sign_in("\"complete\"", "\"sess_1\"", "[{\"id\":\"sess_1\",\"user\":{\"id\":1}}]"),
+		200);
+	expect_bad(
+		sign_in("\"complete\"", "\"sess_1\"", "[{\"id\":\"sess_1\",\"user\":\"user_1\"}]"),
+		200);
 }
 
 static void test_unknown_fields_ignored(void **state)
@@ -254,13 +265,14 @@ static void test_incomplete_statuses(void **state)
 	static const char *const statuses[] = {
 		"needs_identifier",   "needs_first_factor", "needs_second_factor",
 		"needs_client_trust", "needs_new_password", "needs_protect_check",
-		"abandoned",          "some_future_status", "",
+		"abandoned",	      "some_future_status", "",
 	};
 	for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
 		char b[512];
 		/* No created session and no client needed. */
 		snprintf(b, sizeof b,
-			 "{\"response\":{\"id\":\"sia_7\",\"status\":\"%s\",\"created_session_id\":null,"
+			 "{\"response\":{\"id\":\"sia_7\",\"status\":\"%s\",\"created_session_id\":"
+			 "null,"
 			 "\"supported_second_factors\":[{\"strategy\":\"totp\"}]},\"client\":null}",
 			 statuses[i]);
 		expect_ok(b, 200);
@@ -303,12 +315,14 @@ static void test_error_message_fallback(void **state)
 	assert_string_equal(a.error_code, "user_banned");
 	assert_string_equal(a.error_message, "banned");
 	fapi_answer_clear(&a);
-	expect_ok("{\"errors\":[{\"code\":\"user_banned\",\"message\":7,\"long_message\":null}]}", 403);
+	expect_ok("{\"errors\":[{\"code\":\"user_banned\",\"message\":7,\"long_message\":null}]}",
+		  403);
 	assert_string_equal(a.error_message, "");
 	fapi_answer_clear(&a);
 	/* Only the first error counts. */
-	expect_ok("{\"errors\":[{\"code\":\"user_locked\"},{\"code\":\"form_password_incorrect\"}]}",
-		  403);
+	expect_ok(
+		"{\"errors\":[{\"code\":\"user_locked\"},{\"code\":\"form_password_incorrect\"}]}",
+		403);
 	assert_string_equal(a.error_code, "user_locked");
 }
 
@@ -341,25 +355,29 @@ static void test_error_lockout(void **state)
 	fapi_answer_clear(&a);
 
 	/* Both: errors[0].meta first (FAPI-NOTES section 6). */
-	expect_ok("{\"errors\":[{\"code\":\"user_locked\",\"meta\":{\"lockout_expires_in_seconds\":60}}],"
+	expect_ok("{\"errors\":[{\"code\":\"user_locked\",\"meta\":{\"lockout_expires_in_seconds\":"
+		  "60}}],"
 		  "\"meta\":{\"lockout_expires_in_seconds\":900}}",
 		  403);
 	assert_int_equal(a.lockout_seconds, 60);
 	fapi_answer_clear(&a);
 
 	/* Not an integer: ignored. */
-	expect_ok("{\"errors\":[{\"code\":\"user_locked\",\"meta\":{\"lockout_expires_in_seconds\":\"1800\"}}]}",
+	expect_ok("{\"errors\":[{\"code\":\"user_locked\",\"meta\":{\"lockout_expires_in_seconds\":"
+		  "\"1800\"}}]}",
 		  403);
 	assert_int_equal(a.lockout_seconds, -1);
 	fapi_answer_clear(&a);
-	expect_ok("{\"errors\":[{\"code\":\"user_locked\",\"meta\":{\"lockout_expires_in_seconds\":null}}],"
+	expect_ok("{\"errors\":[{\"code\":\"user_locked\",\"meta\":{\"lockout_expires_in_seconds\":"
+		  "null}}],"
 		  "\"meta\":{\"lockout_expires_in_seconds\":[1]}}",
 		  403);
 	assert_int_equal(a.lockout_seconds, -1);
 	fapi_answer_clear(&a);
 
 	/* Out of range: clamped, never negative. */
-	expect_ok("{\"errors\":[{\"code\":\"user_locked\",\"meta\":{\"lockout_expires_in_seconds\":-5}}]}",
+	expect_ok("{\"errors\":[{\"code\":\"user_locked\",\"meta\":{\"lockout_expires_in_seconds\":"
+		  "-5}}]}",
 		  403);
 	assert_int_equal(a.lockout_seconds, 0);
 	fapi_answer_clear(&a);
@@ -423,7 +441,8 @@ static void test_error_code_odd_characters(void **state)
 		"{\"errors\":[{\"code\":\"user_locked\\u0000x\"}]}",
 		"{\"errors\":[{\"code\":\"user_locked%0a\"}]}",
 		"{\"errors\":[{\"code\":\"../../etc\"}]}",
-		"{\"errors\":[{\"code\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}]}",
+		"{\"errors\":[{\"code\":"
+		"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}]}",
 	};
 	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
 		expect_ok(bodies[i], 422);
@@ -436,7 +455,8 @@ static void test_error_code_odd_characters(void **state)
 	expect_ok("{\"errors\":[{\"code\":\"error_2fa_required\"}]}", 422);
 	assert_string_equal(a.error_code, "error_2fa_required");
 	fapi_answer_clear(&a);
-	expect_ok("{\"errors\":[{\"code\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}]}",
+	expect_ok("{\"errors\":[{\"code\":"
+		  "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}]}",
 		  422);
 	assert_int_equal(strlen(a.error_code), 63);
 	fapi_answer_clear(&a);
@@ -451,10 +471,12 @@ static void test_success_with_errors(void **state)
 	expect_bad("{\"response\":{\"id\":\"sia_1\",\"status\":\"needs_first_factor\"},"
 		   "\"errors\":[{\"code\":\"form_password_incorrect\"}]}",
 		   200);
-	expect_bad("{\"response\":{\"id\":\"sia_1\",\"status\":\"needs_first_factor\"},\"errors\":[]}",
-		   200);
+	expect_bad(
+		"{\"response\":{\"id\":\"sia_1\",\"status\":\"needs_first_factor\"},\"errors\":[]}",
+		200);
 	/* errors: null is no errors. */
-	expect_ok("{\"response\":{\"id\":\"sia_1\",\"status\":\"needs_first_factor\"},\"errors\":null}",
+	expect_ok("{\"response\":{\"id\":\"sia_1\",\"status\":\"needs_first_factor\"},\"errors\":"
+		  "null}",
 		  200);
 }
 
@@ -509,7 +531,8 @@ static void test_wrong_types(void **state)
 	expect_bad(sign_in("\"complete\"", "\"sess_1\"", "{}"), 200);
 	expect_bad(sign_in("\"complete\"", "\"sess_1\"", "\"sess_1\""), 200);
 	expect_bad(sign_in("\"complete\"", "\"sess_1\"", "[[" SESSION_1 "]]"), 200);
-	expect_bad(sign_in("\"complete\"", "\"sess_1\"", "[{\"id\":[\"sess_1\"],\"user\":{\"id\":\"u\"}}]"),
+	expect_bad(sign_in("\"complete\"", "\"sess_1\"",
+			   "[{\"id\":[\"sess_1\"],\"user\":{\"id\":\"u\"}}]"),
 		   200);
 	/* client of the wrong type */
 	expect_bad("{\"response\":{\"id\":\"sia_1\",\"status\":\"complete\",\"created_session_id\":"
@@ -532,10 +555,12 @@ static void test_wrong_token_types(void **state)
 {
 	(void)state;
 	expect_bad(sign_in("\"complete\"", "\"sess_1\"",
-			   "[{\"id\":\"sess_1\",\"user\":{\"id\":\"user_1\"},\"last_active_token\":\"x\"}]"),
+			   "[{\"id\":\"sess_1\",\"user\":{\"id\":\"user_1\"},\"last_active_token\":"
+			   "\"x\"}]"),
 		   200);
 	expect_bad(sign_in("\"complete\"", "\"sess_1\"",
-			   "[{\"id\":\"sess_1\",\"user\":{\"id\":\"user_1\"},\"last_active_token\":[]}]"),
+			   "[{\"id\":\"sess_1\",\"user\":{\"id\":\"user_1\"},\"last_active_token\":"
+			   "[]}]"),
 		   200);
 	expect_bad(sign_in("\"complete\"", "\"sess_1\"",
 			   "[{\"id\":\"sess_1\",\"user\":{\"id\":\"user_1\"},"
@@ -567,8 +592,8 @@ static void test_truncated_everywhere(void **state)
 static void test_truncated_error(void **state)
 {
 	(void)state;
-	static const char full[] =
-		"{\"errors\":[{\"code\":\"user_locked\",\"meta\":{\"lockout_expires_in_seconds\":1800}}]}";
+	static const char full[] = "{\"errors\":[{\"code\":\"user_locked\",\"meta\":{\"lockout_"
+				   "expires_in_seconds\":1800}}]}";
 	for (size_t len = 0; len < sizeof full - 1; len++) {
 		assert_int_equal(parse_n(full, len, 403), -1);
 		fapi_answer_clear(&a);
@@ -632,7 +657,8 @@ static void test_invalid_utf8(void **state)
 		   422);
 	expect_bad("{\"response\":{\"id\":\"sia_\xc3\",\"status\":\"needs_first_factor\"}}", 200);
 	/* Valid UTF-8 is fine. */
-	expect_ok("{\"errors\":[{\"code\":\"x\",\"long_message\":\"Passwort \xc3\xbc\xe2\x82\xac\"}]}",
+	expect_ok("{\"errors\":[{\"code\":\"x\",\"long_message\":\"Passwort "
+		  "\xc3\xbc\xe2\x82\xac\"}]}",
 		  422);
 	assert_string_equal(a.error_message, "Passwort \xc3\xbc\xe2\x82\xac");
 }
@@ -657,8 +683,8 @@ static void test_deep_nesting(void **state)
 	expect_bad(b, 422);
 	assert_err_has("JSON");
 	free(b);
-	b = nested(100000, "{\"response\":{\"id\":\"s\",\"status\":\"needs_first_factor\",\"x\":",
-		   "}}");
+	b = nested(100000,
+		   "{\"response\":{\"id\":\"s\",\"status\":\"needs_first_factor\",\"x\":", "}}");
 	expect_bad(b, 200);
 	free(b);
 	/* Ordinary depth is fine. */
@@ -681,13 +707,15 @@ static void test_long_strings(void **state)
 	/* FAPI_ID_MAX - 1 characters fit; FAPI_ID_MAX do not. */
 	memset(id, 'i', FAPI_ID_MAX - 1);
 	id[FAPI_ID_MAX - 1] = '\0';
-	snprintf(b, sizeof b, "{\"response\":{\"id\":\"%s\",\"status\":\"needs_first_factor\"}}", id);
+	snprintf(b, sizeof b, "{\"response\":{\"id\":\"%s\",\"status\":\"needs_first_factor\"}}",
+		 id);
 	expect_ok(b, 200);
 	assert_string_equal(a.sign_in_id, id);
 	fapi_answer_clear(&a);
 	id[FAPI_ID_MAX - 1] = 'i';
 	id[FAPI_ID_MAX] = '\0';
-	snprintf(b, sizeof b, "{\"response\":{\"id\":\"%s\",\"status\":\"needs_first_factor\"}}", id);
+	snprintf(b, sizeof b, "{\"response\":{\"id\":\"%s\",\"status\":\"needs_first_factor\"}}",
+		 id);
 	expect_bad(b, 200);
 
 	/* The same for the session and the user. */
@@ -714,7 +742,8 @@ static void test_huge_jwt(void **state)
 	static char sessions[100200];
 	memset(jwt, 'J', sizeof jwt - 1);
 	snprintf(sessions, sizeof sessions,
-		 "[{\"id\":\"sess_1\",\"user\":{\"id\":\"user_1\"},\"last_active_token\":{\"jwt\":\"%s\"}}]",
+		 "[{\"id\":\"sess_1\",\"user\":{\"id\":\"user_1\"},\"last_active_token\":{\"jwt\":"
+		 "\"%s\"}}]",
 		 jwt);
 	expect_ok(sign_in("\"complete\"", "\"sess_1\"", sessions), 200);
 	assert_non_null(a.session_jwt);
@@ -727,7 +756,8 @@ static void test_nul_in_strings(void **state)
 	/* "complete" followed by a hidden tail must not read as complete. */
 	expect_bad(sign_in("\"complete\\u0000x\"", "\"sess_1\"", "[" SESSION_1 "]"), 200);
 	expect_bad(sign_in("\"needs_first_factor\\u0000\"", "null", "[]"), 200);
-	expect_bad("{\"response\":{\"id\":\"sia\\u0000_1\",\"status\":\"needs_first_factor\"}}", 200);
+	expect_bad("{\"response\":{\"id\":\"sia\\u0000_1\",\"status\":\"needs_first_factor\"}}",
+		   200);
 	expect_bad(sign_in("\"complete\"", "\"sess_1\\u0000\"", "[" SESSION_1 "]"), 200);
 	expect_bad(sign_in("\"complete\"", "\"sess_1\"",
 			   "[{\"id\":\"sess_1\\u0000\",\"user\":{\"id\":\"user_1\"}}]"),
@@ -786,7 +816,8 @@ static void test_clear(void **state)
 static void test_parse_resets_fields(void **state)
 {
 	(void)state;
-	expect_ok("{\"errors\":[{\"code\":\"user_locked\",\"meta\":{\"lockout_expires_in_seconds\":5}}],"
+	expect_ok("{\"errors\":[{\"code\":\"user_locked\",\"meta\":{\"lockout_expires_in_seconds\":"
+		  "5}}],"
 		  "\"clerk_trace_id\":\"t1\"}",
 		  403);
 	fapi_answer_clear(&a);

@@ -65,8 +65,8 @@ static void test_controls_escaped(void **state)
 static void test_utf8_bytes(void **state)
 {
 	(void)state;
-	check_one("k", "\xc3\xa9", "k=%C3%A9");             /* é */
-	check_one("k", "\xe2\x82\xac", "k=%E2%82%AC");      /* € */
+	check_one("k", "\xc3\xa9", "k=%C3%A9");		      /* é */
+	check_one("k", "\xe2\x82\xac", "k=%E2%82%AC");	      /* € */
 	check_one("k", "\xf0\x9f\x94\x91", "k=%F0%9F%94%91"); /* key emoji */
 	check_one("k", "\xff\x80", "k=%FF%80");
 }
@@ -115,6 +115,13 @@ static void test_fields_joined(void **state)
 	/* The body of FAPI-NOTES section 5. */
 	assert_string_equal(buf_str(&b),
 			    "strategy=password&identifier=alice%40example.com&password=s3cret");
+	buf_wipe(&b);
+
+	/* Whatever is already in the buffer, even one byte, is followed by '&'. */
+	buf_init(&b, 4096);
+	assert_int_equal(buf_append_str(&b, "x"), 0);
+	assert_int_equal(form_add(&b, "k", "v"), 0);
+	assert_string_equal(buf_str(&b), "x&k=v");
 	buf_wipe(&b);
 }
 
@@ -204,16 +211,11 @@ static void test_cap_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unreserved_kept),
-		cmocka_unit_test(test_specials_escaped),
-		cmocka_unit_test(test_controls_escaped),
-		cmocka_unit_test(test_utf8_bytes),
-		cmocka_unit_test(test_every_byte),
-		cmocka_unit_test(test_key_escaped_too),
-		cmocka_unit_test(test_empty_value_and_key),
-		cmocka_unit_test(test_fields_joined),
-		cmocka_unit_test(test_many_fields),
-		cmocka_unit_test(test_long_password),
+		cmocka_unit_test(test_unreserved_kept),	    cmocka_unit_test(test_specials_escaped),
+		cmocka_unit_test(test_controls_escaped),    cmocka_unit_test(test_utf8_bytes),
+		cmocka_unit_test(test_every_byte),	    cmocka_unit_test(test_key_escaped_too),
+		cmocka_unit_test(test_empty_value_and_key), cmocka_unit_test(test_fields_joined),
+		cmocka_unit_test(test_many_fields),	    cmocka_unit_test(test_long_password),
 		cmocka_unit_test(test_cap_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

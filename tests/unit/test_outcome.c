@@ -77,15 +77,33 @@ static const struct {
 
 /* Codes from the catalogue that have no special meaning here. */
 static const char *const other_codes[] = {
-	"form_param_missing",   "form_param_unknown",     "form_param_format_invalid",
-	"form_param_nil",       "requires_captcha",       "captcha_invalid",
-	"captcha_missing_token", "requires_protect_check", "action_blocked",
-	"device_blocked",       "authentication_invalid", "signed_out",
-	"resource_not_found",   "invalid_action_for_session", "action_for_session_not_authorized",
-	"form_code_incorrect",  "verification_failed",    "verification_expired",
-	"missing_expired_token", "resource_locked",       "verification_code_too_many_requests",
-	"(invalid)",            "",                       "some_future_code",
-	"FORM_PASSWORD_INCORRECT", "user_locked ",        " user_locked",
+	"form_param_missing",
+	"form_param_unknown",
+	"form_param_format_invalid",
+	"form_param_nil",
+	"requires_captcha",
+	"captcha_invalid",
+	"captcha_missing_token",
+	"requires_protect_check",
+	"action_blocked",
+	"device_blocked",
+	"authentication_invalid",
+	"signed_out",
+	"resource_not_found",
+	"invalid_action_for_session",
+	"action_for_session_not_authorized",
+	"form_code_incorrect",
+	"verification_failed",
+	"verification_expired",
+	"missing_expired_token",
+	"resource_locked",
+	"verification_code_too_many_requests",
+	"(invalid)",
+	"",
+	"some_future_code",
+	"FORM_PASSWORD_INCORRECT",
+	"user_locked ",
+	" user_locked",
 };
 
 static bool printable_line(const char *s)
@@ -154,7 +172,7 @@ static void test_table_out_of_range(void **state)
 	const struct outcome_info *internal = outcome_info(OUTCOME_INTERNAL_ERROR);
 	assert_ptr_equal(outcome_info(OUTCOME_COUNT), internal);
 	assert_ptr_equal(outcome_info((enum outcome)(OUTCOME_COUNT + 100)), internal);
-	assert_ptr_equal(outcome_info((enum outcome)-1), internal);
+	assert_ptr_equal(outcome_info((enum outcome)(-1)), internal);
 	assert_int_not_equal(internal->pam_code, PAM_SUCCESS);
 }
 
@@ -204,8 +222,9 @@ static void test_error_contract_examples(void **state)
 	(void)state;
 	assert_int_equal(outcome_info(outcome_from_error("form_password_incorrect", 422))->pam_code,
 			 PAM_AUTH_ERR);
-	assert_int_equal(outcome_info(outcome_from_error("form_identifier_not_found", 422))->pam_code,
-			 PAM_AUTH_ERR);
+	assert_int_equal(
+		outcome_info(outcome_from_error("form_identifier_not_found", 422))->pam_code,
+		PAM_AUTH_ERR);
 	assert_int_equal(outcome_info(outcome_from_error("user_locked", 403))->pam_code,
 			 PAM_MAXTRIES);
 	assert_int_equal(outcome_info(outcome_from_error("user_banned", 403))->pam_code,
@@ -322,9 +341,22 @@ static void test_status_unknown(void **state)
 {
 	(void)state;
 	static const char *const st[] = {
-		"",          "Complete",    "COMPLETE",  "complete ", " complete", "completed",
-		"complet",   "complete\n",  "active",    "verified",  "needs_something_new",
-		"needs_second_factor ", "NEEDS_FIRST_FACTOR", "null", "true", "(invalid)",
+		"",
+		"Complete",
+		"COMPLETE",
+		"complete ",
+		" complete",
+		"completed",
+		"complet",
+		"complete\n",
+		"active",
+		"verified",
+		"needs_something_new",
+		"needs_second_factor ",
+		"NEEDS_FIRST_FACTOR",
+		"null",
+		"true",
+		"(invalid)",
 	};
 	for (size_t i = 0; i < N(st); i++) {
 		enum outcome o = outcome_from_sign_in_status(st[i]);

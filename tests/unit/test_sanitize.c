@@ -131,8 +131,13 @@ static void test_never_writes_past_n(void **state)
 {
 	(void)state;
 	static const char *const inputs[] = {
-		"", "a", "abcdefghijklmnopqrstuvwxyz", "\x01\x02\x03\x04\x05\x06\x07",
-		"\\\\\\\\\\\\", "x\xff\xfe\xfd\xfc", "mixed \\ \n \x7f text \xc3\xa9 end",
+		"",
+		"a",
+		"abcdefghijklmnopqrstuvwxyz",
+		"\x01\x02\x03\x04\x05\x06\x07",
+		"\\\\\\\\\\\\",
+		"x\xff\xfe\xfd\xfc",
+		"mixed \\ \n \x7f text \xc3\xa9 end",
 	};
 	for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
 		for (size_t n = 1; n <= 48; n++) {
