@@ -44,14 +44,14 @@ static enum outcome transport_outcome(enum http_result h)
 	return OUTCOME_INTERNAL_ERROR;
 }
 
-static int take_secret(char **slot, char **from)
+/* Move a secret header value into its slot, wiping what was there. */
+static void take_secret(char **slot, char **from)
 {
 	if (*from == NULL)
-		return 0;
+		return;
 	secret_free(*slot);
 	*slot = *from;
 	*from = NULL;
-	return 0;
 }
 
 static long parse_retry_after(const char *v)

@@ -12,6 +12,7 @@ import sys
 
 root, check_status, overall_status = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 passed = failed = skipped = 0
+reasons = []
 for trs in sorted(glob.glob(os.path.join(root, "tests", "**", "*.trs"), recursive=True)):
     log = trs[:-4] + ".log"
     text = open(log, errors="replace").read() if os.path.exists(log) else ""
@@ -19,6 +20,7 @@ for trs in sorted(glob.glob(os.path.join(root, "tests", "**", "*.trs"), recursiv
     result = result.group(1) if result else "ERROR"
     counted = False
     # pytest: "== 12 passed, 1 failed, 3 skipped in 4.2s =="
+    reasons += re.findall(r"^SKIPPED \[\d+\] (.*)$", text, re.M)
     m = re.findall(r"^=+ (.*?) in [\d.]+s", text, re.M)
     if m:
         for n, kind in re.findall(r"(\d+) (passed|failed|skipped|error|errors)", m[-1]):
@@ -47,5 +49,7 @@ if check_status != 0 and passed + failed == 0:
     failed += 1  # the build itself failed
 if overall_status != 0 and check_status == 0:
     failed += 1  # make distcheck failed
+for reason in reasons:
+    print("skipped: %s" % reason)
 print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
 sys.exit(1 if failed or overall_status or check_status else 0)
