@@ -5,7 +5,6 @@
 #include "buf.h"
 #include "form.h"
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +12,20 @@
 
 #define URL_MAX		2048
 #define DEV_BROWSER_MAX 4096
+#define BODY_MAX	(64 * 1024)
+#define CODE_MAX	64
+#define STEPS_MAX	6  /* sign-in steps (first factor, second factor, ...) */
+#define RETRY_AFTER_MAX 10 /* seconds we will wait out a 429 on a code */
 
-/* State that lives for one sign-in: the deadline and the tokens FAPI hands
- * back, each replaced by the newest answer's. */
+/* State that lives for one login: the time budget of the current run of
+ * requests, and the dev-browser token. */
 struct exchange {
 	const struct clerk_client *c;
+	const struct clerk_login *l;
 	struct clerk_result *r;
 	long long deadline_ms;
-	char *db_jwt; /* dev-browser token, NULL until the handshake */
+	char *db_jwt;	  /* dev-browser token, NULL until the handshake */
+	bool trust_asked; /* Clerk made this client prove itself (Device Trust) */
 };
 
 static long long now_ms(void)
@@ -28,6 +33,13 @@ static long long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The budget restarts after each question: a user typing a code does not
+ * eat into the time the network may take. */
+static void restart_budget(struct exchange *x)
+{
+	x->deadline_ms = now_ms() + x->c->http.timeout_ms;
 }
 
 static enum outcome transport_outcome(enum http_result h)
@@ -63,10 +75,11 @@ static long parse_retry_after(const char *v)
 	return *end == '\0' ? s : -1;
 }
 
-/* POST path with body; everything FAPI needs in native mode on every
- * request. Returns the transport outcome (SUCCESS = an HTTP answer). */
-static enum outcome fapi_post(struct exchange *x, const char *path, const char *body,
-			      size_t body_len, struct http_response *resp)
+/* One FAPI request with everything native mode needs on every request.
+ * body NULL and method NULL is a GET. Returns the transport outcome
+ * (SUCCESS = an HTTP answer arrived). */
+static enum outcome fapi_request(struct exchange *x, const char *method, const char *path,
+				 const char *body, size_t body_len, struct http_response *resp)
 {
 	const struct clerk_client *c = x->c;
 	struct clerk_result *r = x->r;
@@ -102,7 +115,7 @@ static enum outcome fapi_post(struct exchange *x, const char *path, const char *
 	opt.timeout_ms = left < opt.timeout_ms ? (long)left : opt.timeout_ms;
 	if (opt.connect_timeout_ms > opt.timeout_ms)
 		opt.connect_timeout_ms = opt.timeout_ms;
-	struct http_request req = { buf_str(&url), headers, body, body_len };
+	struct http_request req = { method, buf_str(&url), headers, body, body_len };
 	char err[256];
 	r->requests++;
 	enum http_result h = http_perform(&opt, &req, resp, err, sizeof err);
@@ -121,35 +134,9 @@ out:
 	return o;
 }
 
-/* A development instance may refuse us until we hold a dev-browser token
- * (FAPI-NOTES 3). Returns 0 once one is held. */
-static int dev_browser_handshake(struct exchange *x)
-{
-	struct http_response resp;
-	char id[DEV_BROWSER_MAX];
-	char err[128];
-	int rc = -1;
-	enum outcome o = fapi_post(x, "/v1/dev_browser", "", 0, &resp);
-	if (o != OUTCOME_SUCCESS) {
-		x->r->outcome = o;
-	} else if (resp.status != 200 ||
-		   fapi_parse_dev_browser(buf_str(&resp.body), resp.body.len, id, sizeof id, err,
-					  sizeof err) != 0) {
-		snprintf(x->r->detail, sizeof x->r->detail,
-			 "dev-browser handshake failed (HTTP %ld)", resp.status);
-		x->r->outcome = resp.status >= 500 ? OUTCOME_SERVER_ERROR : OUTCOME_MISCONFIGURED;
-	} else {
-		secret_free(x->db_jwt);
-		x->db_jwt = strdup(id);
-		rc = x->db_jwt != NULL ? 0 : -1;
-		explicit_bzero(id, sizeof id);
-	}
-	http_response_free(&resp);
-	return rc;
-}
-
-/* Turn one HTTP answer to the sign-in POST into an outcome. */
-static enum outcome judge_sign_in(struct exchange *x, const struct http_response *resp)
+/* Turn one HTTP answer carrying a sign-in (or an error) into an outcome;
+ * r->answer holds what it said. */
+static enum outcome judge_answer(struct exchange *x, const struct http_response *resp)
 {
 	struct clerk_result *r = x->r;
 	struct fapi_answer *a = &r->answer;
@@ -190,43 +177,330 @@ static enum outcome judge_sign_in(struct exchange *x, const struct http_response
 	return outcome_from_sign_in_status(a->sign_in_status);
 }
 
-enum outcome clerk_sign_in_password(const struct clerk_client *c, const char *identifier,
-				    const char *password, struct clerk_result *r)
+/* A development instance may refuse us until we hold a dev-browser token
+ * (FAPI-NOTES 3). Returns 0 once one is held. */
+static int dev_browser_handshake(struct exchange *x)
 {
-	struct exchange x = { c, r, now_ms() + c->http.timeout_ms, NULL };
-	struct buf body;
-	bool handshake_done = false;
+	struct http_response resp;
+	char id[DEV_BROWSER_MAX];
+	char err[128];
+	int rc = -1;
+	enum outcome o = fapi_request(x, NULL, "/v1/dev_browser", "", 0, &resp);
+	if (o != OUTCOME_SUCCESS) {
+		x->r->outcome = o;
+	} else if (resp.status != 200 ||
+		   fapi_parse_dev_browser(buf_str(&resp.body), resp.body.len, id, sizeof id, err,
+					  sizeof err) != 0) {
+		snprintf(x->r->detail, sizeof x->r->detail,
+			 "dev-browser handshake failed (HTTP %ld)", resp.status);
+		x->r->outcome = resp.status >= 500 ? OUTCOME_SERVER_ERROR : OUTCOME_MISCONFIGURED;
+	} else {
+		secret_free(x->db_jwt);
+		x->db_jwt = strdup(id);
+		rc = x->db_jwt != NULL ? 0 : -1;
+		explicit_bzero(id, sizeof id);
+	}
+	http_response_free(&resp);
+	return rc;
+}
 
+/* POST a sign-in step and judge the answer. Repeated once after the
+ * dev-browser handshake: FAPI refused it before looking at its content. */
+static enum outcome sign_in_step(struct exchange *x, const char *path, const struct buf *body)
+{
+	struct clerk_result *r = x->r;
+	for (int handshakes = 0;; handshakes++) {
+		struct http_response resp;
+		r->outcome = fapi_request(x, NULL, path, buf_str(body), body->len, &resp);
+		if (r->outcome == OUTCOME_SUCCESS)
+			r->outcome = judge_answer(x, &resp);
+		http_response_free(&resp);
+		if (strcmp(r->answer.error_code, "dev_browser_unauthenticated") != 0 ||
+		    handshakes > 0 || dev_browser_handshake(x) != 0)
+			return r->outcome;
+	}
+}
+
+static int build_path(char *out, size_t n, const char *sign_in_id, const char *action)
+{
+	int w = snprintf(out, n, "/v1/client/sign_ins/%s/%s", sign_in_id, action);
+	return w > 0 && (size_t)w < n ? 0 : -1;
+}
+
+/* The factor to use: the configured one if offered, else Clerk's default
+ * for the user, else the first this module can answer. */
+static const struct fapi_factor *choose_factor(const struct fapi_answer *a, const char *preferred)
+{
+	static const char *const usable[] = { "totp", "phone_code", "email_code", "backup_code" };
+	const struct fapi_factor *first = NULL, *dflt = NULL;
+	for (size_t i = 0; i < a->n_factors; i++) {
+		const struct fapi_factor *f = &a->factors[i];
+		int ok = 0;
+		for (size_t k = 0; k < sizeof usable / sizeof usable[0]; k++)
+			ok = ok || strcmp(f->strategy, usable[k]) == 0;
+		if (!ok)
+			continue;
+		if (preferred != NULL && strcmp(f->strategy, preferred) == 0)
+			return f;
+		if (first == NULL)
+			first = f;
+		if (dflt == NULL && f->is_default)
+			dflt = f;
+	}
+	return dflt != NULL ? dflt : first;
+}
+
+static int needs_prepare(const struct fapi_factor *f)
+{
+	return strcmp(f->strategy, "phone_code") == 0 || strcmp(f->strategy, "email_code") == 0;
+}
+
+static enum outcome prepare_factor(struct exchange *x, const char *sign_in_id,
+				   const struct fapi_factor *f)
+{
+	char path[256];
+	struct buf body;
+	buf_init(&body, BODY_MAX);
+	const char *id_key =
+		strcmp(f->strategy, "phone_code") == 0 ? "phone_number_id" : "email_address_id";
+	enum outcome o = OUTCOME_INTERNAL_ERROR;
+	if (build_path(path, sizeof path, sign_in_id, "prepare_second_factor") == 0 &&
+	    form_add(&body, "strategy", f->strategy) == 0 &&
+	    (f->id[0] == '\0' || form_add(&body, id_key, f->id) == 0))
+		o = sign_in_step(x, path, &body);
+	buf_wipe(&body);
+	return o;
+}
+
+/* What the prompt says, with the news (wrong code, new device) in the
+ * prompt itself: sshd shows info messages only at the next prompt. */
+static void factor_prompt(char *out, size_t n, const struct fapi_factor *f, int new_device,
+			  const char *note)
+{
+	char where[160];
+	const char *s = f->safe_identifier;
+	/* Server text reaches a terminal: printable ASCII only. */
+	size_t o = 0;
+	for (; *s && o + 1 < sizeof where; s++)
+		where[o++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+	where[o] = '\0';
+	const char *what = strcmp(f->strategy, "totp") == 0	     ? "authenticator app code"
+			   : strcmp(f->strategy, "backup_code") == 0 ? "backup code"
+			   : strcmp(f->strategy, "phone_code") == 0  ? "code sent by SMS"
+								     : "code sent by email";
+	snprintf(out, n, "%s%sClerk %s%s%s: ", note,
+		 new_device ? "New device: confirm it with the " : "", what, where[0] ? " to " : "",
+		 where);
+}
+
+/* Codes are short and printable; spaces people type are dropped. */
+static int normalize_code(char *code)
+{
+	size_t o = 0;
+	for (const char *p = code; *p; p++) {
+		if (*p == ' ' || *p == '-' || *p == '\t')
+			continue;
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= 'A' && *p <= 'Z')))
+			return -1;
+		code[o++] = *p;
+	}
+	code[o] = '\0';
+	return o > 0 && o < CODE_MAX ? 0 : -1;
+}
+
+static enum outcome attempt_code(struct exchange *x, const char *path, const char *strategy,
+				 const char *code)
+{
+	struct buf body;
+	buf_init(&body, BODY_MAX);
+	enum outcome o = OUTCOME_INTERNAL_ERROR;
+	if (form_add(&body, "strategy", strategy) == 0 && form_add(&body, "code", code) == 0)
+		o = sign_in_step(x, path, &body);
+	buf_wipe(&body);
+	return o;
+}
+
+/* needs_second_factor / needs_client_trust: ask for a code until Clerk
+ * takes one, max_tries wrong ones, or something else ends it. */
+static enum outcome second_factor(struct exchange *x)
+{
+	struct clerk_result *r = x->r;
+	const struct clerk_login *l = x->l;
+	char sign_in_id[FAPI_ID_MAX], path[256], prompt[400];
+	struct fapi_factor f;
+	const char *note = "";
+	int tries = 0, reprepared = 0;
+
+	const struct fapi_factor *chosen = choose_factor(&r->answer, l->factor);
+	if (chosen == NULL) {
+		snprintf(r->detail, sizeof r->detail,
+			 "%s: no factor this module can ask for is offered",
+			 r->answer.sign_in_status);
+		return OUTCOME_NEEDS_MORE_FACTORS;
+	}
+	f = *chosen; /* r->answer is replaced by every answer */
+	snprintf(r->factor, sizeof r->factor, "%s", f.strategy);
+	snprintf(sign_in_id, sizeof sign_in_id, "%s", r->answer.sign_in_id);
+	int new_device = strcmp(r->answer.sign_in_status, "needs_client_trust") == 0 ||
+			 strcmp(r->answer.client_trust_state, "new") == 0 ||
+			 strcmp(r->answer.client_trust_state, "pending") == 0;
+	x->trust_asked = x->trust_asked || new_device;
+	if (build_path(path, sizeof path, sign_in_id, "attempt_second_factor") != 0)
+		return OUTCOME_BAD_RESPONSE;
+	if (needs_prepare(&f) && prepare_factor(x, sign_in_id, &f) != OUTCOME_NEEDS_MORE_FACTORS)
+		return r->outcome; /* prepare answers with the same, still unfinished, sign-in */
+
+	for (;;) {
+		char *code = NULL;
+		factor_prompt(prompt, sizeof prompt, &f, new_device, note);
+		if (l->ask == NULL || l->ask(l->ask_ctx, prompt, &code) != 0 || code == NULL) {
+			secret_free(code);
+			snprintf(r->detail, sizeof r->detail,
+				 "%s code needed, but the conversation cannot ask", f.strategy);
+			return OUTCOME_CANNOT_PROMPT;
+		}
+		/* sshd's password mode answers every hidden prompt with the password. */
+		if (strcmp(code, l->password) == 0) {
+			secret_free(code);
+			snprintf(r->detail, sizeof r->detail,
+				 "the conversation answered the code prompt with the password");
+			return OUTCOME_CANNOT_PROMPT;
+		}
+		restart_budget(x);
+		enum outcome o;
+		if (normalize_code(code) != 0) {
+			o = OUTCOME_BAD_CREDENTIALS;
+			snprintf(r->answer.error_code, sizeof r->answer.error_code,
+				 "form_code_incorrect");
+		} else {
+			o = attempt_code(x, path, f.strategy, code);
+			/* A 429 on a code was not judged: wait it out once if it is short. */
+			if (o == OUTCOME_RATE_LIMITED && r->retry_after >= 0 &&
+			    r->retry_after <= RETRY_AFTER_MAX) {
+				struct timespec ts = { r->retry_after > 0 ? r->retry_after : 1, 0 };
+				nanosleep(&ts, NULL);
+				restart_budget(x);
+				o = attempt_code(x, path, f.strategy, code);
+			}
+		}
+		secret_free(code);
+		const char *ec = r->answer.error_code;
+		if (strcmp(ec, "form_code_incorrect") == 0) {
+			if (++tries >= l->max_tries) {
+				snprintf(r->detail, sizeof r->detail, "%d wrong %s codes", tries,
+					 f.strategy);
+				return OUTCOME_TOO_MANY_CODES;
+			}
+			note = "Wrong code. ";
+			continue;
+		}
+		if (strcmp(ec, "verification_expired") == 0 && needs_prepare(&f) && !reprepared) {
+			reprepared = 1;
+			if (prepare_factor(x, sign_in_id, &f) != OUTCOME_NEEDS_MORE_FACTORS)
+				return r->outcome;
+			note = "Code expired; a new one was sent. ";
+			continue;
+		}
+		return o;
+	}
+}
+
+/* needs_first_factor: the instance wants the password as a separate step. */
+static enum outcome first_factor_password(struct exchange *x)
+{
+	char path[256];
+	struct buf body;
+	buf_init(&body, BODY_MAX);
+	enum outcome o = OUTCOME_INTERNAL_ERROR;
+	if (build_path(path, sizeof path, x->r->answer.sign_in_id, "attempt_first_factor") == 0 &&
+	    form_add(&body, "strategy", "password") == 0 &&
+	    form_add(&body, "password", x->l->password) == 0)
+		o = sign_in_step(x, path, &body);
+	buf_wipe(&body);
+	return o;
+}
+
+/* Remove the client's sessions (keeping the client and its device trust),
+ * so that reusing it can never skip the password (FAPI-NOTES 10). */
+static int remove_sessions(struct exchange *x)
+{
+	struct http_response resp;
+	enum outcome o = fapi_request(x, "DELETE", "/v1/client/sessions", NULL, 0, &resp);
+	int ok = o == OUTCOME_SUCCESS && resp.status == 200;
+	http_response_free(&resp);
+	return ok ? 0 : -1;
+}
+
+static enum outcome create_sign_in(struct exchange *x)
+{
+	struct buf body;
+	buf_init(&body, BODY_MAX);
+	enum outcome o;
+	if (form_add(&body, "strategy", "password") != 0 ||
+	    form_add(&body, "identifier", x->l->identifier) != 0 ||
+	    form_add(&body, "password", x->l->password) != 0) {
+		snprintf(x->r->detail, sizeof x->r->detail, "identifier or password too long");
+		o = OUTCOME_BAD_CREDENTIALS;
+	} else {
+		o = sign_in_step(x, "/v1/client/sign_ins", &body);
+	}
+	buf_wipe(&body);
+	return o;
+}
+
+static int is_stale_client(const char *code)
+{
+	return strcmp(code, "authentication_invalid") == 0 || strcmp(code, "signed_out") == 0;
+}
+
+void clerk_result_init(struct clerk_result *r, char *client_token)
+{
 	memset(r, 0, sizeof *r);
 	r->retry_after = -1;
 	r->answer.lockout_seconds = -1;
 	r->outcome = OUTCOME_INTERNAL_ERROR;
-	buf_init(&body, 64 * 1024);
-	if (form_add(&body, "strategy", "password") != 0 ||
-	    form_add(&body, "identifier", identifier) != 0 ||
-	    form_add(&body, "password", password) != 0) {
-		snprintf(r->detail, sizeof r->detail, "identifier or password too long");
-		r->outcome = OUTCOME_BAD_CREDENTIALS;
-		goto out;
+	r->client_token = client_token;
+}
+
+enum outcome clerk_login(const struct clerk_client *c, const struct clerk_login *l,
+			 struct clerk_result *r)
+{
+	struct exchange x = { c, l, r, 0, NULL, false };
+	restart_budget(&x);
+	r->used_stored_token = r->client_token != NULL;
+
+	enum outcome o = create_sign_in(&x);
+	/* A stored client Clerk no longer knows: forget it, start afresh once. */
+	if (r->client_token != NULL && is_stale_client(r->answer.error_code)) {
+		r->stored_token_rejected = true;
+		secret_free(r->client_token);
+		r->client_token = NULL;
+		o = create_sign_in(&x);
 	}
-	for (;;) {
-		struct http_response resp;
-		r->outcome = fapi_post(&x, "/v1/client/sign_ins", buf_str(&body), body.len, &resp);
-		if (r->outcome == OUTCOME_SUCCESS)
-			r->outcome = judge_sign_in(&x, &resp);
-		http_response_free(&resp);
-		/* Retried only when FAPI refused before looking at the password. */
-		if (strcmp(r->answer.error_code, "dev_browser_unauthenticated") != 0 ||
-		    handshake_done)
-			break;
-		handshake_done = true;
-		if (dev_browser_handshake(&x) != 0)
-			break;
+	/* Already signed in on this client is never a success; clear the
+	 * client's sessions so the next login can use it again. */
+	if (o == OUTCOME_SESSION_EXISTS && r->client_token != NULL)
+		remove_sessions(&x);
+
+	for (int step = 0; step < STEPS_MAX && o == OUTCOME_NEEDS_MORE_FACTORS; step++) {
+		const char *status = r->answer.sign_in_status;
+		if (strcmp(status, "needs_first_factor") == 0)
+			o = first_factor_password(&x);
+		else if (strcmp(status, "needs_second_factor") == 0 ||
+			 strcmp(status, "needs_client_trust") == 0)
+			o = second_factor(&x);
+		else
+			break; /* protect check, new password, SSO: need a browser */
 	}
-out:
-	buf_wipe(&body);
+	/* A client is worth keeping once it is trusted: it was stored, or it
+	 * just passed a Device Trust check. Without Device Trust a fresh client
+	 * per login costs nothing, and keeping one would cost a request. */
+	if (o == OUTCOME_SUCCESS && l->keep_client && (r->used_stored_token || x.trust_asked))
+		r->client_reusable = remove_sessions(&x) == 0;
+	r->outcome = o;
 	secret_free(x.db_jwt);
-	return r->outcome;
+	return o;
 }
 
 void clerk_result_clear(struct clerk_result *r)

@@ -1,6 +1,8 @@
 /* The Clerk Frontend API client: a password sign-in in native mode
- * (FAPI-NOTES sections 2-6), with the dev-browser handshake when a
- * development instance demands it. */
+ * (FAPI-NOTES sections 2-7), with the further steps Clerk may ask for
+ * (first-factor password, second factors, Device Trust codes) and the
+ * dev-browser handshake a development instance may demand. PAM-free: the
+ * caller supplies how to ask the user. */
 #ifndef PAM_CLERK_CLERK_H
 #define PAM_CLERK_CLERK_H
 
@@ -8,10 +10,27 @@
 #include "http.h"
 #include "outcome.h"
 
+#include <stdbool.h>
+
 struct clerk_client {
 	const char *fapi_url;	  /* https://host[:port] */
 	const char *api_version;  /* Clerk-API-Version */
-	struct http_options http; /* timeout_ms bounds the whole sign-in */
+	struct http_options http; /* timeout_ms bounds each run of requests
+				     between two questions to the user */
+};
+
+/* Ask the user; *answer is malloc'd (the caller wipes it). 0, or -1 when
+ * the conversation cannot ask (non-interactive, sshd password mode). */
+typedef int (*clerk_ask_fn)(void *ctx, const char *prompt, char **answer);
+
+struct clerk_login {
+	const char *identifier;
+	const char *password;
+	const char *factor; /* preferred second-factor strategy, or NULL */
+	int max_tries;	    /* wrong codes before giving up */
+	bool keep_client;   /* keep a trusted client reusable: remove its sessions */
+	clerk_ask_fn ask;
+	void *ask_ctx;
 };
 
 struct clerk_result {
@@ -20,14 +39,22 @@ struct clerk_result {
 	int requests;	  /* FAPI requests made */
 	long retry_after; /* seconds from Retry-After, -1 if none */
 	struct fapi_answer answer;
-	char *client_token; /* secret: the last Authorization FAPI handed out */
-	char detail[256];   /* why, for the administrator (raw: sanitise to log) */
+	/* secret: in, a stored client token to reuse (or NULL); out, the
+	 * newest one FAPI handed out */
+	char *client_token;
+	bool used_stored_token;	    /* began with a stored client token */
+	bool stored_token_rejected; /* the stored client was refused and dropped */
+	bool client_reusable;	    /* signed in and its sessions removed */
+	char factor[32];	    /* strategy used for a further step, or "" */
+	char detail[256];	    /* why, for the administrator (raw: sanitise) */
 };
 
-/* Sign in with identifier + password. Fills r (clear it with
- * clerk_result_clear) and returns r->outcome. */
-enum outcome clerk_sign_in_password(const struct clerk_client *c, const char *identifier,
-				    const char *password, struct clerk_result *r);
+/* Prepare r: zero it, with client_token (owned by r from now on) to reuse. */
+void clerk_result_init(struct clerk_result *r, char *client_token);
+
+/* Sign in; fills r and returns r->outcome. */
+enum outcome clerk_login(const struct clerk_client *c, const struct clerk_login *l,
+			 struct clerk_result *r);
 
 void clerk_result_clear(struct clerk_result *r);
 

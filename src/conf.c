@@ -22,6 +22,8 @@
 #define DEFAULT_API_VERSION	"2026-05-12"
 #define DEFAULT_TIMEOUT		10
 #define DEFAULT_CONNECT_TIMEOUT 5
+#define DEFAULT_MAX_TRIES	3
+#define MAX_TRIES_MAX		10
 
 enum kind {
 	K_CONF, /* only as a module argument */
@@ -34,6 +36,9 @@ enum kind {
 	K_PROXY,
 	K_VERSION,    /* YYYY-MM-DD */
 	K_IDENTIFIER, /* format with %u */
+	K_FACTOR,     /* a second-factor strategy */
+	K_TRIES,      /* 1 to MAX_TRIES_MAX */
+	K_STATE_DIR,  /* absolute path (created when missing), or none */
 };
 
 struct key_def {
@@ -54,6 +59,9 @@ static const struct key_def keys[] = {
 	{ "connect_timeout", K_SECONDS, AT(connect_timeout) },
 	{ "proxy", K_PROXY, AT(proxy) },
 	{ "api_version", K_VERSION, AT(api_version) },
+	{ "factor", K_FACTOR, AT(factor) },
+	{ "max_tries", K_TRIES, AT(max_tries) },
+	{ "state_dir", K_STATE_DIR, AT(state_dir) },
 	{ "debug", K_FLAG, AT(debug) },
 	{ "use_first_pass", K_FLAG, AT(use_first_pass) },
 	{ "try_first_pass", K_FLAG, AT(try_first_pass) },
@@ -118,7 +126,7 @@ static int parse_flag(const char *v, bool *out)
 	return -1;
 }
 
-static int parse_seconds(const char *v, long *out)
+static int parse_small_number(const char *v, long *out)
 {
 	if (v[0] < '0' || v[0] > '9' || strlen(v) > 3)
 		return -1;
@@ -204,7 +212,7 @@ static int conf_set(struct conf *c, const struct key_def *k, const char *v, cons
 			return fail(err, errsize, o, k->name, "expected yes or no, got '%s'", v);
 		return 0;
 	case K_SECONDS:
-		if (parse_seconds(v, (long *)(void *)((char *)c + k->offset)) != 0)
+		if (parse_small_number(v, (long *)(void *)((char *)c + k->offset)) != 0)
 			return fail(err, errsize, o, k->name,
 				    "expected whole seconds from 1 to %d, got '%s'", SECONDS_MAX,
 				    v);
@@ -243,6 +251,27 @@ static int conf_set(struct conf *c, const struct key_def *k, const char *v, cons
 		if (check_version(v) != 0)
 			return fail(err, errsize, o, k->name,
 				    "expected a date YYYY-MM-DD, got '%s'", v);
+		break;
+	case K_FACTOR:
+		if (strcmp(v, "totp") != 0 && strcmp(v, "phone_code") != 0 &&
+		    strcmp(v, "email_code") != 0 && strcmp(v, "backup_code") != 0)
+			return fail(
+				err, errsize, o, k->name,
+				"expected totp, phone_code, email_code or backup_code, got '%s'",
+				v);
+		break;
+	case K_TRIES: {
+		long n;
+		if (parse_small_number(v, &n) != 0 || n > MAX_TRIES_MAX)
+			return fail(err, errsize, o, k->name,
+				    "expected a number from 1 to %d, got '%s'", MAX_TRIES_MAX, v);
+		*(long *)(void *)((char *)c + k->offset) = n;
+		return 0;
+	}
+	case K_STATE_DIR:
+		if (v[0] != '/' && strcmp(v, "none") != 0)
+			return fail(err, errsize, o, k->name,
+				    "expected an absolute path or none, got '%s'", v);
 		break;
 	case K_IDENTIFIER:
 		if (check_identifier_format(v) != 0)
@@ -402,6 +431,14 @@ static int conf_finish(struct conf *c, char *err, size_t errsize)
 		return -1;
 	if (c->api_version == NULL && (c->api_version = strdup(DEFAULT_API_VERSION)) == NULL)
 		return -1;
+	if (c->max_tries == 0)
+		c->max_tries = DEFAULT_MAX_TRIES;
+	if (c->state_dir == NULL && (c->state_dir = strdup(PAM_CLERK_STATE_DIR)) == NULL)
+		return -1;
+	if (strcmp(c->state_dir, "none") == 0) {
+		free(c->state_dir);
+		c->state_dir = NULL;
+	}
 	return 0;
 }
 
@@ -468,6 +505,8 @@ void conf_free(struct conf *c)
 	free(c->capath);
 	free(c->proxy);
 	free(c->api_version);
+	free(c->factor);
+	free(c->state_dir);
 	memset(c, 0, sizeof *c);
 }
 

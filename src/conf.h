@@ -18,6 +18,9 @@ struct conf {
 	char *capath;
 	char *proxy;
 	char *api_version;
+	char *factor;	      /* preferred second factor, or NULL */
+	char *state_dir;      /* where client tokens are kept; NULL: none */
+	long max_tries;	      /* wrong codes before PAM_MAXTRIES */
 	long timeout;	      /* seconds, whole request */
 	long connect_timeout; /* seconds */
 	bool debug;

@@ -187,6 +187,60 @@ static int parse_session(struct json_object *client, struct fapi_answer *a, char
 	return -1;
 }
 
+/* Copy an optional string member that may be absent or null; -1 when it
+ * has another type or does not fit. */
+static int copy_optional_string(struct json_object *o, const char *key, char *out, size_t outsize)
+{
+	struct json_object *v;
+	out[0] = '\0';
+	if (optional(o, key, json_type_string, &v) != 0)
+		return -1;
+	return v == NULL ? 0 : copy_string(o, key, out, outsize);
+}
+
+static int optional_bool(struct json_object *o, const char *key, int *out)
+{
+	struct json_object *v;
+	if (optional(o, key, json_type_boolean, &v) != 0)
+		return -1;
+	*out = v != NULL && json_object_get_boolean(v);
+	return 0;
+}
+
+/* supported_second_factors: what the user may answer with. Entries past
+ * FAPI_FACTORS_MAX are ignored; a malformed one fails the whole answer. */
+static int parse_factors(struct json_object *si, struct fapi_answer *a, char *err, size_t errsize)
+{
+	struct json_object *list;
+	if (optional(si, "supported_second_factors", json_type_array, &list) != 0)
+		goto bad;
+	size_t n = list ? json_object_array_length(list) : 0;
+	for (size_t i = 0; i < n && a->n_factors < FAPI_FACTORS_MAX; i++) {
+		struct json_object *f = json_object_array_get_idx(list, i);
+		struct fapi_factor *out = &a->factors[a->n_factors];
+		char phone[FAPI_ID_MAX], email[FAPI_ID_MAX];
+		if (!json_object_is_type(f, json_type_object) ||
+		    copy_string(f, "strategy", out->strategy, sizeof out->strategy) != 0 ||
+		    copy_optional_string(f, "safe_identifier", out->safe_identifier,
+					 sizeof out->safe_identifier) != 0 ||
+		    copy_optional_string(f, "phone_number_id", phone, sizeof phone) != 0 ||
+		    copy_optional_string(f, "email_address_id", email, sizeof email) != 0 ||
+		    optional_bool(f, "default", &out->is_default) != 0 ||
+		    optional_bool(f, "primary", &out->primary) != 0)
+			goto bad;
+		snprintf(out->id, sizeof out->id, "%s", phone[0] ? phone : email);
+		for (const char *p = out->id; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+				goto bad;
+		a->n_factors++;
+	}
+	return 0;
+bad:
+	snprintf(err, errsize, "malformed supported_second_factors");
+	return -1;
+}
+
 static int parse_success(struct json_object *root, struct fapi_answer *a, char *err, size_t errsize)
 {
 	struct json_object *si = member(root, "response", json_type_object);
@@ -202,8 +256,13 @@ static int parse_success(struct json_object *root, struct fapi_answer *a, char *
 		snprintf(err, errsize, "sign-in without a usable id");
 		return -1;
 	}
+	if (copy_optional_string(si, "client_trust_state", a->client_trust_state,
+				 sizeof a->client_trust_state) != 0) {
+		snprintf(err, errsize, "sign-in with a malformed client_trust_state");
+		return -1;
+	}
 	if (strcmp(a->sign_in_status, "complete") != 0)
-		return 0;
+		return parse_factors(si, a, err, errsize);
 	if (copy_id(si, "created_session_id", a->session_id, sizeof a->session_id) != 0) {
 		snprintf(err, errsize, "complete sign-in without created_session_id");
 		return -1;

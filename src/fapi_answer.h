@@ -5,7 +5,17 @@
 
 #include <stddef.h>
 
-#define FAPI_ID_MAX 128
+#define FAPI_ID_MAX	 128
+#define FAPI_FACTORS_MAX 8
+
+/* One entry of supported_second_factors. */
+struct fapi_factor {
+	char strategy[32];
+	char safe_identifier[128]; /* masked phone or email (raw: sanitise to show) */
+	char id[FAPI_ID_MAX];	   /* its phone_number_id or email_address_id, or "" */
+	int is_default;
+	int primary;
+};
 
 struct fapi_answer {
 	char error_code[64];	 /* first error's code, "" when none */
@@ -16,7 +26,10 @@ struct fapi_answer {
 	char sign_in_id[FAPI_ID_MAX];
 	char session_id[FAPI_ID_MAX]; /* created_session_id */
 	char user_id[FAPI_ID_MAX];
-	char *session_jwt; /* secret; NULL when absent */
+	char *session_jwt;			      /* secret; NULL when absent */
+	char client_trust_state[16];		      /* "", pending, new or known */
+	struct fapi_factor factors[FAPI_FACTORS_MAX]; /* supported_second_factors */
+	size_t n_factors;
 };
 
 /* Parse a sign-in answer (200: {"response": SignIn, "client": Client}) or a

@@ -265,6 +265,8 @@ enum http_result http_perform(const struct http_options *opt, const struct http_
 	} else {
 		SET(CURLOPT_HTTPGET, 1L);
 	}
+	if (req->method != NULL)
+		SET(CURLOPT_CUSTOMREQUEST, req->method);
 
 	struct sigpipe_guard guard;
 	sigpipe_block(&guard);

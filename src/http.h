@@ -19,6 +19,7 @@ struct http_options {
 };
 
 struct http_request {
+	const char *method; /* NULL: POST with a body, GET without */
 	const char *url;
 	const char *const *headers; /* "Name: value" or "Name;" (empty), NULL-ended */
 	const char *body;	    /* POST body, or NULL for GET */

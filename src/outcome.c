@@ -23,7 +23,12 @@ static const struct outcome_info outcomes[OUTCOME_COUNT] = {
 	[OUTCOME_RATE_LIMITED] = { "rate_limited", PAM_MAXTRIES,
 				   "Too many sign-in attempts; wait a little and try again." },
 	[OUTCOME_NEEDS_MORE_FACTORS] = { "needs_more_factors", PAM_CRED_INSUFFICIENT,
-					 "Clerk asks for a step this login cannot complete yet." },
+					 "Clerk asks for a step that needs a browser "
+					 "(new password, bot check or single sign-on)." },
+	[OUTCOME_CANNOT_PROMPT] = { "cannot_prompt", PAM_CRED_INSUFFICIENT,
+				    "Clerk asks for a verification code, which this login "
+				    "cannot prompt for." },
+	[OUTCOME_TOO_MANY_CODES] = { "too_many_codes", PAM_MAXTRIES, "Too many wrong codes." },
 	[OUTCOME_UNKNOWN_STATUS] = { "unknown_status", PAM_AUTH_ERR, NULL },
 	[OUTCOME_SESSION_EXISTS] = { "session_exists", PAM_AUTH_ERR, NULL },
 	[OUTCOME_REJECTED] = { "rejected", PAM_AUTH_ERR, NULL },
@@ -55,6 +60,8 @@ static const struct code_outcome error_codes[] = {
 	{ "form_identifier_not_found", OUTCOME_BAD_CREDENTIALS },
 	{ "strategy_for_user_invalid", OUTCOME_BAD_CREDENTIALS },
 	{ "account_lockout_warning", OUTCOME_BAD_CREDENTIALS },
+	{ "form_code_incorrect", OUTCOME_BAD_CREDENTIALS },
+	{ "verification_failed", OUTCOME_TOO_MANY_CODES },
 	{ "form_password_pwned", OUTCOME_PASSWORD_COMPROMISED },
 	{ "form_password_compromised", OUTCOME_PASSWORD_COMPROMISED },
 	{ "user_locked", OUTCOME_LOCKED },

@@ -6,6 +6,7 @@
 #include "conf.h"
 #include "outcome.h"
 #include "sanitize.h"
+#include "state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +94,7 @@ static void log_attempt(pam_handle_t *pamh, const struct conf *cfg, const char *
 				   : NULL;
 	pam_syslog(pamh, log_priority(info->pam_code),
 		   "user=%s identifier=%s outcome=%s pam=%s clerk_error=%s http=%ld "
-		   "clerk_trace_id=%s requests=%d%s%s%s",
+		   "clerk_trace_id=%s requests=%d factor=%s client=%s%s%s%s",
 		   sanitize(s_user, sizeof s_user, user), sanitize(s_id, sizeof s_id, identifier),
 		   info->name, pam_code_name(info->pam_code),
 		   sanitize(s_code, sizeof s_code,
@@ -101,7 +102,11 @@ static void log_attempt(pam_handle_t *pamh, const struct conf *cfg, const char *
 		   r->http_status,
 		   sanitize(s_trace, sizeof s_trace,
 			    r->answer.trace_id[0] ? r->answer.trace_id : NULL),
-		   r->requests, hint ? " fix=\"" : "", hint ? hint : "", hint ? "\"" : "");
+		   r->requests, r->factor[0] ? r->factor : "-",
+		   r->stored_token_rejected ? "stale"
+		   : r->used_stored_token   ? "stored"
+					    : "new",
+		   hint ? " fix=\"" : "", hint ? hint : "", hint ? "\"" : "");
 	if (cfg->debug && r->detail[0] != '\0')
 		pam_syslog(pamh, LOG_DEBUG, "debug: %s",
 			   sanitize(s_detail, sizeof s_detail, r->detail));
@@ -122,6 +127,74 @@ static void tell_user(pam_handle_t *pamh, int flags, const struct clerk_result *
 		pam_error(pamh, "%s", info->user_message);
 }
 
+/* The conversation for codes: shown as typed (one-time codes), and a
+ * prompt sshd's password mode refuses, so that case fails cleanly. */
+static int ask_user(void *ctx, const char *prompt, char **answer)
+{
+	char *resp = NULL;
+	if (pam_prompt(ctx, PAM_PROMPT_ECHO_ON, &resp, "%s", prompt) != PAM_SUCCESS ||
+	    resp == NULL) {
+		secret_free(resp);
+		return -1;
+	}
+	*answer = resp;
+	return 0;
+}
+
+/* Sign in with the stored client for this identifier, if any, and keep the
+ * client afterwards when it can be reused safely. */
+static void sign_in(pam_handle_t *pamh, const struct conf *cfg, const char *identifier,
+		    const char *password, struct clerk_result *r)
+{
+	struct state st = { -1, -1, "" };
+	char why[300] = "";
+	char *stored = NULL;
+	bool keep = cfg->state_dir != NULL && state_open(&st, cfg->state_dir, identifier,
+							 cfg->timeout * 1000, why, sizeof why) == 0;
+	if (keep)
+		stored = state_load(&st, why, sizeof why);
+	if (why[0] != '\0') {
+		char s_why[400];
+		pam_syslog(pamh, keep ? LOG_WARNING : LOG_DEBUG, "state_dir: %s",
+			   sanitize(s_why, sizeof s_why, why));
+	}
+	struct clerk_client client = {
+		.fapi_url = cfg->frontend_api,
+		.api_version = cfg->api_version,
+		.http = { .cafile = cfg->cafile,
+			  .capath = cfg->capath,
+			  .proxy = cfg->proxy,
+			  .timeout_ms = cfg->timeout * 1000,
+			  .connect_timeout_ms = cfg->connect_timeout * 1000,
+			  .user_agent = "pam_clerk/" PACKAGE_VERSION },
+	};
+	struct clerk_login login = {
+		.identifier = identifier,
+		.password = password,
+		.factor = cfg->factor,
+		.max_tries = (int)cfg->max_tries,
+		.keep_client = keep,
+		.ask = ask_user,
+		.ask_ctx = pamh,
+	};
+	clerk_result_init(r, stored);
+	clerk_login(&client, &login, r);
+	if (keep) {
+		/* A signed-in client is kept only once its sessions are gone; the
+		 * same client after a refusal is kept as it is (still trusted). */
+		bool save = r->client_token != NULL &&
+			    (r->outcome == OUTCOME_SUCCESS
+				     ? r->client_reusable
+				     : r->used_stored_token && !r->stored_token_rejected &&
+					       r->http_status != 0);
+		if (save)
+			state_save(&st, r->client_token);
+		else if (r->stored_token_rejected || r->outcome == OUTCOME_SUCCESS)
+			state_drop(&st);
+	}
+	state_close(&st);
+}
+
 static int authenticate(pam_handle_t *pamh, int flags, const struct conf *cfg)
 {
 	const char *user = NULL;
@@ -130,7 +203,7 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct conf *cfg)
 	char why[128];
 	struct clerk_result r;
 
-	memset(&r, 0, sizeof r);
+	clerk_result_init(&r, NULL);
 	int rc = pam_get_user(pamh, &user, NULL);
 	if (rc != PAM_SUCCESS || user == NULL || user[0] == '\0') {
 		pam_syslog(pamh, LOG_NOTICE, "no user name: %s", pam_strerror(pamh, rc));
@@ -152,17 +225,7 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct conf *cfg)
 	} else if (password == NULL || password[0] == '\0') {
 		r.outcome = OUTCOME_EMPTY_PASSWORD;
 	} else {
-		struct clerk_client client = {
-			.fapi_url = cfg->frontend_api,
-			.api_version = cfg->api_version,
-			.http = { .cafile = cfg->cafile,
-				  .capath = cfg->capath,
-				  .proxy = cfg->proxy,
-				  .timeout_ms = cfg->timeout * 1000,
-				  .connect_timeout_ms = cfg->connect_timeout * 1000,
-				  .user_agent = "pam_clerk/" PACKAGE_VERSION },
-		};
-		clerk_sign_in_password(&client, identifier, password, &r);
+		sign_in(pamh, cfg, identifier, password, &r);
 	}
 	log_attempt(pamh, cfg, user, identifier, &r);
 	tell_user(pamh, flags, &r);

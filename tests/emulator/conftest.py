@@ -1,5 +1,6 @@
 """Fixtures for the emulator's own tests: one shared emulator (reset before each test), one
-with a low lockout threshold and a rate limit, one dev instance."""
+with a low lockout threshold and rate limits, one dev instance, one with Device Trust, one
+with legacy Device Trust, and one with a fast attempt rate limit."""
 import os
 import sys
 
@@ -32,7 +33,8 @@ def emu(_shared_emu):
 
 @pytest.fixture(scope="session")
 def _limited_emu(tmp_path_factory):
-    emu = _session_emulator(tmp_path_factory, "limited", lockout_threshold=3, rate_limit=4)
+    emu = _session_emulator(tmp_path_factory, "limited", lockout_threshold=3, rate_limit=4,
+                            attempt_rate_limit=3)
     yield emu
     emu.stop()
 
@@ -54,3 +56,25 @@ def _dev_emu(tmp_path_factory):
 def dev_emu(_dev_emu):
     _dev_emu.reset()
     return _dev_emu
+
+
+def _reset_per_test(name, **kw):
+    @pytest.fixture(scope="session", name="_%s_emu" % name)
+    def started(tmp_path_factory):
+        emu = _session_emulator(tmp_path_factory, name, **kw)
+        yield emu
+        emu.stop()
+
+    @pytest.fixture(name="%s_emu" % name)
+    def fresh(request):
+        emu = request.getfixturevalue("_" + name + "_emu")
+        emu.reset()
+        return emu
+
+    return started, fresh
+
+
+_trust_emu, trust_emu = _reset_per_test("trust", device_trust=True)
+_legacy_emu, legacy_emu = _reset_per_test("legacy", device_trust_legacy=True)
+_attempt_limited_emu, attempt_limited_emu = _reset_per_test(
+    "attempt_limited", attempt_rate_limit=2, attempt_rate_window=1.0)

@@ -9,7 +9,7 @@
         assert r.status == 200 and r.token
 
 The emulator runs as a subprocess of /usr/bin/python3; the control API is reached over HTTPS
-verified against the emulator's CA. Stdlib only.
+verified against the emulator's CA. Stdlib only (and otp.py beside it).
 """
 import http.client
 import json
@@ -21,6 +21,11 @@ import tempfile
 import time
 import urllib.parse
 
+try:                                    # imported as emulator.control
+    from . import otp as _otp
+except ImportError:                     # imported as control (tests/emulator on sys.path)
+    import otp as _otp
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 EMULATOR = os.path.join(HERE, "fapi_emulator.py")
 PYTHON = "/usr/bin/python3"
@@ -29,6 +34,12 @@ DEFAULT_API_VERSION = "2026-05-12"
 
 class EmulatorError(RuntimeError):
     pass
+
+
+def totp(secret_b32, at=None, step=0):
+    """RFC 6238 code (SHA-1, 30 s, 6 digits) of a base32 secret at `at` (epoch seconds,
+    default now), `step` periods later (or earlier when negative)."""
+    return _otp.totp(secret_b32, at, step)
 
 
 class FapiResponse:
@@ -70,14 +81,25 @@ class _hybrid:
 
 
 class Emulator:
+    OPTIONS = ("users", "dev_instance", "lockout_threshold", "rate_limit", "device_trust",
+               "device_trust_legacy", "attempt_rate_limit", "attempt_rate_window", "code_ttl",
+               "ready_timeout")
+
     def __init__(self, state_dir=None, users=None, dev_instance=False, lockout_threshold=None,
-                 rate_limit=None, ready_timeout=20.0):
+                 rate_limit=None, ready_timeout=20.0, device_trust=False,
+                 device_trust_legacy=False, attempt_rate_limit=None, attempt_rate_window=None,
+                 code_ttl=None):
         self.state_dir = os.path.abspath(str(state_dir)) if state_dir else \
             tempfile.mkdtemp(prefix="fapi-emulator-")
         self.users = users
         self.dev_instance = dev_instance
         self.lockout_threshold = lockout_threshold
         self.rate_limit = rate_limit
+        self.device_trust = device_trust
+        self.device_trust_legacy = device_trust_legacy
+        self.attempt_rate_limit = attempt_rate_limit
+        self.attempt_rate_window = attempt_rate_window
+        self.code_ttl = code_ttl
         self.ready_timeout = ready_timeout
         self.proc = None
         self.ready = None
@@ -96,8 +118,7 @@ class Emulator:
         if state_dir is not None:
             self.state_dir = os.path.abspath(str(state_dir))
         for key, value in options.items():
-            if key not in ("users", "dev_instance", "lockout_threshold", "rate_limit",
-                           "ready_timeout"):
+            if key not in self.OPTIONS:
                 raise TypeError("unknown option %r" % key)
             setattr(self, key, value)
         os.makedirs(self.state_dir, exist_ok=True)
@@ -119,6 +140,16 @@ class Emulator:
             cmd += ["--lockout-threshold", str(int(self.lockout_threshold))]
         if self.rate_limit is not None:
             cmd += ["--rate-limit", str(int(self.rate_limit))]
+        if self.device_trust:
+            cmd.append("--device-trust")
+        if self.device_trust_legacy:
+            cmd.append("--device-trust-legacy")
+        if self.attempt_rate_limit is not None:
+            cmd += ["--attempt-rate-limit", str(int(self.attempt_rate_limit))]
+        if self.attempt_rate_window is not None:
+            cmd += ["--attempt-rate-window", repr(float(self.attempt_rate_window))]
+        if self.code_ttl is not None:
+            cmd += ["--code-ttl", repr(float(self.code_ttl))]
         self.stderr_path = os.path.join(self.state_dir, "emulator.stderr.log")
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._stderr,
@@ -229,6 +260,51 @@ class Emulator:
     def requests(self):
         return self.control("GET", "requests")
 
+    def outbox(self):
+        """Codes "sent" so far: [{t, strategy, to, code, sign_in_id, user_id}], oldest first."""
+        return self.control("GET", "outbox")
+
+    def last_code(self, to=None, strategy=None, sign_in_id=None):
+        """The newest code sent (to this email/phone, by this strategy, for this sign-in),
+        or None."""
+        want = to.strip().lower() if to else None
+        for item in reversed(self.outbox()):
+            if want is not None and (item.get("to") or "").lower() != want:
+                continue
+            if strategy is not None and item.get("strategy") != strategy:
+                continue
+            if sign_in_id is not None and item.get("sign_in_id") != sign_in_id:
+                continue
+            return item["code"]
+        return None
+
+    def revoke_clients(self, user_id=None, signed_out=False):
+        """Tokens of the user's clients (all clients when None) now get 401
+        authentication_invalid, or signed_out. Returns how many clients."""
+        body = {} if user_id is None else {"user_id": user_id}
+        if signed_out:
+            body["signed_out"] = True
+        return self.control("POST", "clients/revoke", body)["revoked"]
+
+    def expire_codes(self, sign_in_id=None):
+        """Prepared email/SMS codes (of one sign-in, or all) are expired now."""
+        body = {} if sign_in_id is None else {"sign_in_id": sign_in_id}
+        return self.control("POST", "codes/expire", body)["expired"]
+
+    def next_code(self, code):
+        """The next prepared code is `code` (6 digits); calls queue up, one code per prepare.
+        For drivers that must give the answers up front. reset() clears the queue."""
+        return self.control("POST", "codes/next", {"code": code})
+
+    def fix_codes(self, code):
+        """Every code prepared from now on (after any queued next_code) is `code`;
+        None = random again. reset() clears it."""
+        return self.control("POST", "codes/fixed", {"code": code})
+
+    def reset_log(self):
+        """Clear the request log only (memory and file); state stays."""
+        return self.control("DELETE", "requests")
+
     # ---- a small FAPI client for tests -----------------------------------------------
     def ssl_context(self):
         return ssl.create_default_context(cafile=self.ca_file)
@@ -268,3 +344,13 @@ class Emulator:
         if password is not None:
             form["password"] = password
         return self.fapi("POST", "/v1/client/sign_ins", form=form, token=token, **kw)
+
+    def prepare_second_factor(self, sign_in_id, strategy, token, **ids):
+        """POST .../prepare_second_factor; ids: phone_number_id= or email_address_id=."""
+        form = dict(ids, strategy=strategy)
+        return self.fapi("POST", "/v1/client/sign_ins/%s/prepare_second_factor" % sign_in_id,
+                         form=form, token=token)
+
+    def attempt_second_factor(self, sign_in_id, strategy, code, token):
+        return self.fapi("POST", "/v1/client/sign_ins/%s/attempt_second_factor" % sign_in_id,
+                         form={"strategy": strategy, "code": code}, token=token)

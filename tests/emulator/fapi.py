@@ -1,14 +1,16 @@
 """The Frontend API itself: native-mode rules, API version, dev browser, sign-ins, sessions,
 tokens, JWKS. Transport-independent: takes a Request, returns a Response."""
+import hmac
 import json
 import re
 import time
 import urllib.parse
 
 import errors
+import otp
 import resources
 import tokens
-from store import normalise_identifier
+from store import CODE_MAX_ATTEMPTS, normalise_identifier, now_ms
 
 API_VERSIONS = ("2021-02-05", "2024-10-01", "2025-04-10", "2025-11-10", "2026-05-12")
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -103,15 +105,23 @@ def _minutes(seconds):
     return "%d minute%s" % (m, "" if m == 1 else "s")
 
 
+SECOND_FACTOR_STATUSES = ("needs_second_factor", "needs_client_trust")
+PREPARE_STRATEGIES = ("phone_code", "email_code", "email_link")
+ATTEMPT_STRATEGIES = ("email_code", "phone_code", "totp", "backup_code")
+DEVICE_TRUST_MODES = (None, "on", "legacy")
+
 SESSION_RE = re.compile(r"^/v1/client/sessions/([^/]+)(?:/(tokens|touch|end|remove)(?:/([^/]+))?)?$")
 SIGN_IN_RE = re.compile(r"^/v1/client/sign_ins/([^/]+)(?:/([a-z_]+))?$")
 
 
 class Fapi:
-    def __init__(self, store, signing_key, dev_instance=False):
+    def __init__(self, store, signing_key, dev_instance=False, device_trust=None):
+        if device_trust not in DEVICE_TRUST_MODES:
+            raise ValueError("device_trust must be one of %r" % (DEVICE_TRUST_MODES,))
         self.store = store
         self.key = signing_key
         self.dev_instance = dev_instance
+        self.device_trust = device_trust    # None, "on" or "legacy"
         self.opaque = tokens.OpaqueTokens()
         self.issuer = None          # set once the main URL is known
 
@@ -146,7 +156,7 @@ class Fapi:
     def _fault_answer(self, req, fault):
         token = req.headers.get("authorization")
         client = self.store.client_for_token(token) if token else None
-        tok = client.token if client else None
+        tok = client.token if client and not client.revoked else None
         if fault.name == "rate_limit":
             hdrs = []
             if fault.params.get("retry_after") is not None:
@@ -196,6 +206,8 @@ class Fapi:
         client = self.store.client_for_token(token)
         if client is None:
             raise ClerkError("authentication_invalid")
+        if client.revoked:
+            raise ClerkError(client.revoked)
         return client
 
     def _dev_browser(self):
@@ -288,6 +300,7 @@ class Fapi:
         if strategy is None:
             si = self.store.new_sign_in(client, normalise_identifier(identifier), user)
             si.status = "needs_first_factor"
+            si.client_trust_state = "known" if self.store.is_trusted(client, user) else "new"
             with self.store.lock:
                 return self._wrap(client, resources.sign_in_json(si, self.store), si.status)
         if user.password is None:
@@ -312,23 +325,41 @@ class Fapi:
         status = user.after_password
         forced = fault.params["status"] if fault is not None and fault.name == "sign_in_status" \
             else None
-        if forced is not None or status == "complete":
+        trusted = self.store.is_trusted(client, user)
+        # Device Trust applies to users without MFA: on the instance (--device-trust), or for a
+        # user whose after_password is needs_client_trust (the trust-user fixture)
+        trust_check = forced is None and not trusted and (
+            status == "needs_client_trust" or
+            (status == "complete" and self.device_trust is not None and
+             bool(resources.trust_factors(user))))
+        if forced is not None or (status == "complete" and not trust_check) or \
+                (status == "needs_client_trust" and trusted):
             self._complete(client, si, user)
             if forced is not None:
                 si.status = forced
         else:
-            si.status = status
-            if status == "needs_client_trust":
+            if trust_check:
+                legacy = self.device_trust == "legacy" and status == "complete"
+                si.status = "needs_second_factor" if legacy else "needs_client_trust"
+                si.trust_challenge = True
+                si.factors = resources.trust_factors(user)
                 si.client_trust_state = "new"
-            elif status == "needs_second_factor":
-                si.client_trust_state = "known" if client.trusted else "new"
+            else:
+                si.status = status
+                if status == "needs_second_factor":
+                    si.factors = resources.mfa_factors(user)
+                    # Only an instance with Device Trust reports a client's trust state.
+                    if self.device_trust is not None:
+                        si.client_trust_state = "known" if trusted else "new"
             with self.store.lock:
                 client.sign_in = si
         with self.store.lock:
             return self._wrap(client, resources.sign_in_json(si, self.store), si.status)
 
-    def _complete(self, client, si, user):
+    def _complete(self, client, si, user, second_factor=False):
         session = self.store.new_session(client, user)
+        if second_factor:
+            session.factor_verification_age = [0, 0]
         session.last_jwt = self._session_jwt(session, user)
         with self.store.lock:
             si.status = "complete"
@@ -336,16 +367,23 @@ class Fapi:
             si.client_trust_state = "known"
             client.sign_in = None
             client.last_authentication_strategy = "password"
+        # Device Trust: this user has now had a session on this client
+        self.store.trust(client, user)
         self.store.rotate_token(client, self.opaque.mint)
 
     def _session_jwt(self, session, user, org="active", template=None):
         org = session.active_org if org == "active" else org
-        claims = tokens.session_claims(self.issuer, user.id, session.id, org)
+        claims = tokens.session_claims(self.issuer, user.id, session.id, org,
+                                       fva=session.factor_verification_age)
         if template is not None:
             return self.key.sign(claims, tokens.TEMPLATE_CATEGORY)
         return self.key.sign(claims)
 
     def _sign_in_action(self, req, client, method, sid, action, fault):
+        if method == "POST" and action in ("attempt_first_factor", "attempt_second_factor"):
+            retry = self.store.attempt_rate_check()
+            if retry is not None:
+                raise ClerkError("too_many_requests", headers=[("Retry-After", str(retry))])
         with self.store.lock:
             si = self.store.sign_ins.get(sid)
         if si is None or si.client_id != client.id:
@@ -356,11 +394,120 @@ class Fapi:
                 return self._wrap(client, resources.sign_in_json(si, self.store), si.status)
         if action == "attempt_first_factor" and method == "POST":
             return self._attempt_first_factor(req, client, si, fault)
-        if action in ("prepare_first_factor", "prepare_second_factor", "attempt_second_factor",
-                      "reset_password") and method == "POST":
+        if action == "prepare_second_factor" and method == "POST":
+            return self._prepare_second_factor(req, client, si)
+        if action == "attempt_second_factor" and method == "POST":
+            return self._attempt_second_factor(req, client, si, fault)
+        if action in ("prepare_first_factor", "reset_password") and method == "POST":
             raise ClerkError("verification_strategy_invalid", long_message=(
-                "%s is not implemented by the emulator yet." % action))
+                "%s is not implemented by the emulator." % action))
         raise ClerkError("resource_not_found")
+
+    # ---- second factors --------------------------------------------------------------
+    def _second_factor_user(self, si):
+        """The user of a sign-in waiting for a second factor (or Device Trust check)."""
+        if si.status == "complete":
+            raise ClerkError("verification_already_verified")
+        if si.status not in SECOND_FACTOR_STATUSES or si.user_id is None:
+            raise ClerkError("verification_strategy_invalid", long_message=(
+                "The sign in is in status %s; it does not accept a second factor." % si.status))
+        user = self.store.users.get(si.user_id)
+        if user is None:
+            raise ClerkError("sign_in_identification_or_user_deleted")
+        self._check_user_state(user)
+        return user
+
+    def _offered(self, si, user, strategy):
+        factors = si.factors if si.factors is not None else \
+            resources.second_factors(user, si.status)
+        offered = [f for f in factors if f["strategy"] == strategy]
+        if not offered:
+            raise ClerkError("no_second_factors", long_message=(
+                "No second factors were found for strategy %s." % strategy))
+        return offered
+
+    def _prepare_second_factor(self, req, client, si):
+        user = self._second_factor_user(si)
+        strategy = req.form.get("strategy")
+        if not strategy:
+            raise _param_missing("strategy")
+        if strategy not in PREPARE_STRATEGIES:
+            raise ClerkError("form_param_value_invalid", {"param_name": "strategy"}, (
+                "%s does not match one of the allowed values for parameter strategy"
+                % strategy[:40]))
+        offered = self._offered(si, user, strategy)
+        key = "email_address_id" if strategy == "email_code" else "phone_number_id"
+        wanted = req.form.get(key)
+        if wanted:
+            chosen = [f for f in offered if f.get(key) == wanted]
+            if not chosen:
+                raise ClerkError("form_param_value_invalid", {"param_name": key}, (
+                    "%s is not one of this sign in's %s factors" % (wanted[:60], strategy)))
+            factor = chosen[0]
+        else:
+            factor = ([f for f in offered if f.get("default")] or offered)[0]
+        addrs = dict(user.emails if strategy == "email_code" else user.phones)
+        to = addrs.get(factor[key])
+        code = self.store.new_code()
+        expire_at = now_ms() + int(self.store.code_ttl * 1000)
+        with self.store.lock:
+            si.pending = {"strategy": strategy, "code": code, "to": to, "target_id": factor[key],
+                          "expire_at": expire_at, "attempts": 0, "status": "unverified"}
+            si.second_factor = resources.otp_verification(strategy, "unverified", 0, expire_at)
+            self.store.outbox.add(strategy=strategy, to=to, code=code, sign_in_id=si.id,
+                                  user_id=user.id)
+            return self._wrap(client, resources.sign_in_json(si, self.store), si.status)
+
+    def _attempt_second_factor(self, req, client, si, fault):
+        user = self._second_factor_user(si)
+        strategy = req.form.get("strategy")
+        if not strategy:
+            raise _param_missing("strategy")
+        if strategy not in ATTEMPT_STRATEGIES:
+            raise ClerkError("form_param_value_invalid", {"param_name": "strategy"}, (
+                "%s does not match one of the allowed values for parameter strategy"
+                % strategy[:40]))
+        self._offered(si, user, strategy)
+        code = (req.form.get("code") or "").strip()
+        if not code:
+            raise _param_missing("code")
+        with self.store.lock:
+            n = si.attempts[strategy] = si.attempts.get(strategy, 0) + 1
+            if strategy in ("totp", "backup_code"):
+                ok = otp.totp_ok(user.totp_secret, code) if strategy == "totp" else \
+                    self.store.use_backup_code(user, code)
+                si.second_factor = resources.code_verification(
+                    strategy, "verified" if ok else "unverified", n)
+            else:
+                p = si.pending
+                if p is None or p["strategy"] != strategy:
+                    raise ClerkError("verification_missing")
+                if p["status"] == "failed":
+                    raise ClerkError("verification_failed")
+                if now_ms() > p["expire_at"]:
+                    p["status"] = "expired"
+                    si.second_factor = resources.otp_verification(
+                        strategy, "expired", p["attempts"], p["expire_at"])
+                    raise ClerkError("verification_expired")
+                p["attempts"] += 1
+                ok = hmac.compare_digest(code.encode(), p["code"].encode())
+                if ok:
+                    p["status"] = "verified"
+                elif p["attempts"] >= CODE_MAX_ATTEMPTS:
+                    p["status"] = "failed"
+                si.second_factor = resources.otp_verification(
+                    strategy, p["status"], p["attempts"], p["expire_at"])
+        if not ok:
+            self.store.record_failure(user)      # wrong codes count toward the lockout
+            raise ClerkError("form_code_incorrect", {"param_name": "code"})
+        self.store.record_success(user)
+        forced = fault.params["status"] if fault is not None and fault.name == "sign_in_status" \
+            else None
+        self._complete(client, si, user, second_factor=True)
+        if forced is not None:
+            si.status = forced
+        with self.store.lock:
+            return self._wrap(client, resources.sign_in_json(si, self.store), si.status)
 
     def _attempt_first_factor(self, req, client, si, fault):
         strategy = req.form.get("strategy")

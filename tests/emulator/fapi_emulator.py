@@ -3,6 +3,8 @@
 
     /usr/bin/python3 tests/emulator/fapi_emulator.py --state-dir DIR [--users FILE]
         [--dev-instance] [--lockout-threshold N] [--rate-limit N]
+        [--device-trust | --device-trust-legacy] [--attempt-rate-limit N]
+        [--attempt-rate-window S] [--code-ttl S]
 
 Writes DIR/ready.json when listening; see README.md in this folder.
 """
@@ -33,6 +35,13 @@ def positive_int(text):
     return n
 
 
+def positive_float(text):
+    n = float(text)
+    if not n > 0 or n > 86400:
+        raise argparse.ArgumentTypeError("must be > 0 and <= 86400")
+    return n
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description="Clerk FAPI emulator (HTTPS on 127.0.0.1)")
     p.add_argument("--state-dir", required=True, help="where certs, keys, ready.json and "
@@ -45,6 +54,19 @@ def parse_args(argv):
                    help="failed passwords before user_locked (default 10)")
     p.add_argument("--rate-limit", type=positive_int, default=None,
                    help="max sign-in creations per 10 s (default: unlimited)")
+    p.add_argument("--device-trust", action="store_true",
+                   help="Device Trust: a correct password without MFA from a client that is not "
+                   "trusted answers needs_client_trust")
+    p.add_argument("--device-trust-legacy", action="store_true",
+                   help="Device Trust for apps without the 'Device Trust Status' update: the same "
+                   "check answers needs_second_factor (client_trust_state new)")
+    p.add_argument("--attempt-rate-limit", type=positive_int, default=None,
+                   help="max attempt_first_factor/attempt_second_factor calls per window "
+                   "(default: unlimited; real Clerk: 3 per 10 s)")
+    p.add_argument("--attempt-rate-window", type=positive_float, default=10.0,
+                   help="seconds of the attempt rate-limit window (default 10)")
+    p.add_argument("--code-ttl", type=positive_float, default=600.0,
+                   help="seconds an emailed/SMS code stays valid (default 600)")
     p.add_argument("--exit-with-parent", action="store_true",
                    help="stop when the parent process goes away (used by control.Emulator)")
     return p.parse_args(argv)
@@ -79,10 +101,13 @@ def main(argv=None):
     pki = certs.generate(state_dir)
     key = tokens.SigningKey(state_dir)
     st = store.Store(os.path.abspath(args.users) if args.users else None,
-                     lockout_threshold=args.lockout_threshold, rate_limit=args.rate_limit)
+                     lockout_threshold=args.lockout_threshold, rate_limit=args.rate_limit,
+                     attempt_rate_limit=args.attempt_rate_limit,
+                     attempt_rate_window=args.attempt_rate_window, code_ttl=args.code_ttl)
     fq = faults.FaultQueue()
     log = reqlog.RequestLog(os.path.join(state_dir, "requests.jsonl"))
-    app = fapi.Fapi(st, key, dev_instance=args.dev_instance)
+    device_trust = "legacy" if args.device_trust_legacy else ("on" if args.device_trust else None)
+    app = fapi.Fapi(st, key, dev_instance=args.dev_instance, device_trust=device_trust)
     emu = server.Emulator(app, control_api.ControlApi(st, fq, log), fq, log, stop)
 
     main_ctx = server.tls_context(*pki["server"])
@@ -105,7 +130,8 @@ def main(argv=None):
             "control_url": ctl_l.base_url, "jwks_url": main_l.base_url + "/.well-known/jwks.json",
             "jwt_public_key": os.path.join(state_dir, "jwt_public_key.pem"),
             "requests_log": os.path.join(state_dir, "requests.jsonl"),
-            "dev_instance": args.dev_instance}
+            "dev_instance": args.dev_instance, "device_trust": device_trust,
+            "attempt_rate_limit": args.attempt_rate_limit}
     write_ready(ready_path, info)
     sys.stderr.write("fapi emulator listening on %s (pid %d)\n" % (main_l.base_url, os.getpid()))
     sys.stderr.flush()

@@ -7,27 +7,28 @@ SUPPORTED_IDENTIFIERS = ["email_address", "username", "phone_number"]
 
 
 def _mask(ident):
+    """safe_identifier: `j***@way.cloud`, `+1*******0101`."""
     kind = identifier_kind(ident)
     if kind == "email_address":
         local, _, domain = ident.partition("@")
-        return local[:1] + "**" + "@" + domain
+        return local[:1] + "***@" + domain
     if kind == "phone_number":
-        return ident[:2] + "*" * max(0, len(ident) - 4) + ident[-2:]
+        return ident[:2] + "*******" + ident[-4:]
     return ident
 
 
-def _email(user, addr):
+def _email(user, eid, addr):
     t = user.created_at
-    return {"id": ident_id(user.id, addr), "object": "email_address", "email_address": addr,
+    return {"id": eid, "object": "email_address", "email_address": addr,
             "reserved": False,
             "verification": {"object": "verification_otp", "status": "verified",
                              "strategy": "email_code", "attempts": 1, "expire_at": t + 600000},
             "linked_to": [], "matches_sso_connection": False, "created_at": t, "updated_at": t}
 
 
-def _phone(user, number, default_2fa):
+def _phone(user, pid, number, default_2fa):
     t = user.created_at
-    return {"id": ident_id(user.id, number), "object": "phone_number", "phone_number": number,
+    return {"id": pid, "object": "phone_number", "phone_number": number,
             "reserved_for_second_factor": False, "default_second_factor": default_2fa,
             "reserved": False,
             "verification": {"object": "verification_otp", "status": "verified",
@@ -57,24 +58,23 @@ def org_membership(user):
 
 
 def user_json(user, store, last_sign_in_at=None):
-    emails = user.idents_of("email_address")
-    phones = user.idents_of("phone_number")
-    factors = set(user.second_factors)
+    emails, phones = user.emails, user.phones
+    factors = set(user.mfa_strategies)
     t = user.created_at
     locked_left = store.lockout_remaining(user)
     return {
         "id": user.id, "object": "user", "username": user.username,
         "first_name": user.first_name, "last_name": user.last_name,
         "image_url": IMAGE_URL, "has_image": False,
-        "primary_email_address_id": ident_id(user.id, emails[0]) if emails else None,
-        "primary_phone_number_id": ident_id(user.id, phones[0]) if phones else None,
+        "primary_email_address_id": emails[0][0] if emails else None,
+        "primary_phone_number_id": phones[0][0] if phones else None,
         "primary_web3_wallet_id": None,
         "password_enabled": user.password is not None,
         "two_factor_enabled": bool(factors), "totp_enabled": "totp" in factors,
         "backup_code_enabled": "backup_code" in factors,
-        "email_addresses": [_email(user, e) for e in emails],
-        "phone_numbers": [_phone(user, p, i == 0 and "phone_code" in factors)
-                          for i, p in enumerate(phones)],
+        "email_addresses": [_email(user, eid, e) for eid, e in emails],
+        "phone_numbers": [_phone(user, pid, p, i == 0 and user.default_second_factor == "phone_code")
+                          for i, (pid, p) in enumerate(phones)],
         "web3_wallets": [], "passkeys": [],
         "organization_memberships": [org_membership(user)] if user.organization else [],
         "external_accounts": [], "saml_accounts": [], "enterprise_accounts": [],
@@ -95,49 +95,69 @@ def first_factors(user):
     out = []
     if user.password is not None:
         out.append({"strategy": "password"})
-    emails = user.idents_of("email_address")
-    for i, e in enumerate(emails):
+    for i, (eid, e) in enumerate(user.emails):
         out.append({"strategy": "email_code", "safe_identifier": _mask(e),
-                    "email_address_id": ident_id(user.id, e), "primary": i == 0})
-    for i, p in enumerate(user.idents_of("phone_number")):
+                    "email_address_id": eid, "primary": i == 0})
+    for i, (pid, p) in enumerate(user.phones):
         out.append({"strategy": "phone_code", "safe_identifier": _mask(p),
-                    "phone_number_id": ident_id(user.id, p), "primary": i == 0,
-                    "default": False})
+                    "phone_number_id": pid, "primary": i == 0, "default": False})
+    return out
+
+
+def _code_entry(strategy, aid, addr, primary, default):
+    key = "email_address_id" if strategy == "email_code" else "phone_number_id"
+    return {"strategy": strategy, "safe_identifier": _mask(addr), key: aid,
+            "primary": primary, "default": default}
+
+
+def mfa_factors(user):
+    """supported_second_factors of a user with MFA, in the user's order; the entry of
+    `default_second_factor` (its first address) has default true."""
+    out = []
+    default = user.default_second_factor or (user.mfa_strategies or [None])[0]
+    for strat in user.mfa_strategies:
+        if strat in ("totp", "backup_code"):
+            out.append({"strategy": strat, "default": strat == default})
+            continue
+        addrs = user.emails if strat == "email_code" else user.phones
+        for i, (aid, addr) in enumerate(addrs):
+            out.append(_code_entry(strat, aid, addr, i == 0, strat == default and i == 0))
+    return out
+
+
+def trust_factors(user):
+    """supported_second_factors of a Device Trust check: an email_code entry per email
+    address, then a phone_code entry per phone number; the first one is the default."""
+    out = [_code_entry("email_code", aid, a, i == 0, False)
+           for i, (aid, a) in enumerate(user.emails)]
+    out += [_code_entry("phone_code", aid, a, i == 0, False)
+            for i, (aid, a) in enumerate(user.phones)]
+    if out:
+        out[0]["default"] = True
     return out
 
 
 def second_factors(user, status):
-    """Factors offered for needs_second_factor / needs_client_trust."""
-    emails = user.idents_of("email_address")
-    phones = user.idents_of("phone_number")
-    out = []
-    if status == "needs_client_trust":
-        for e in emails[:1]:
-            out.append({"strategy": "email_code", "safe_identifier": _mask(e),
-                        "email_address_id": ident_id(user.id, e), "primary": True})
-        for p in phones[:1]:
-            out.append({"strategy": "phone_code", "safe_identifier": _mask(p),
-                        "phone_number_id": ident_id(user.id, p), "primary": True,
-                        "default": not emails})
-        return out
-    strategies = user.second_factors or ["totp"]
-    for i, strat in enumerate(strategies):
-        if strat == "phone_code" and phones:
-            out.append({"strategy": "phone_code", "safe_identifier": _mask(phones[0]),
-                        "phone_number_id": ident_id(user.id, phones[0]), "primary": True,
-                        "default": i == 0})
-        elif strat == "email_code" and emails:
-            out.append({"strategy": "email_code", "safe_identifier": _mask(emails[0]),
-                        "email_address_id": ident_id(user.id, emails[0]), "primary": True,
-                        "default": i == 0})
-        elif strat in ("totp", "backup_code"):
-            out.append({"strategy": strat, "default": i == 0})
-    return out
+    """Factors offered for needs_second_factor / needs_client_trust when the sign-in did not
+    record its own (a sign-in forced by the sign_in_status fault)."""
+    return trust_factors(user) if status == "needs_client_trust" else mfa_factors(user)
 
 
 def password_verification(status):
     return {"object": "verification_password", "status": status, "strategy": "password",
             "attempts": None, "expire_at": None}
+
+
+def otp_verification(strategy, status, attempts, expire_at):
+    return {"object": "verification_otp", "status": status, "strategy": strategy,
+            "attempts": attempts, "expire_at": expire_at}
+
+
+def code_verification(strategy, status, attempts):
+    """totp / backup_code verification (no expiry)."""
+    obj = "verification_totp" if strategy == "totp" else "verification_backup_code"
+    return {"object": obj, "status": status, "strategy": strategy, "attempts": attempts,
+            "expire_at": None}
 
 
 def sign_in_json(si, store):
@@ -148,9 +168,9 @@ def sign_in_json(si, store):
         "object": "sign_in_attempt", "id": si.id, "status": si.status,
         "supported_identifiers": list(SUPPORTED_IDENTIFIERS),
         "supported_first_factors": first_factors(user) if user else [],
-        "supported_second_factors": (second_factors(user, si.status)
-                                     if user and si.status in ("needs_second_factor",
-                                                               "needs_client_trust") else None),
+        "supported_second_factors": (
+            (list(si.factors) if si.factors is not None else second_factors(user, si.status))
+            if user and si.status in ("needs_second_factor", "needs_client_trust") else None),
         "first_factor_verification": si.first_factor,
         "second_factor_verification": si.second_factor,
         "identifier": si.identifier,

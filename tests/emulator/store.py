@@ -1,10 +1,6 @@
 """In-memory state: users (from the fixture), clients, sign-ins, sessions, lockout counters,
-rate-limit window, dev-browser tokens, and an outbox for codes the emulator "sends".
-
-Shaped for what comes later: a SignIn keeps first- and second-factor verifications as
-separate dicts, a User carries its second factors (`second_factors`, `totp_secret`,
-`backup_codes`), a Client has a `trusted` flag for Device Trust, and `Outbox` records codes
-sent by a future prepare_*_factor.
+rate-limit windows, dev-browser tokens, Device Trust, used backup codes, and an outbox for
+the codes the emulator "sends" (prepare_second_factor).
 """
 import collections
 import hashlib
@@ -13,9 +9,14 @@ import secrets
 import threading
 import time
 
+import otp
+
 STATES = ("active", "locked", "banned", "deactivated")
+SECOND_FACTORS = ("totp", "phone_code", "email_code", "backup_code")
 LOCKOUT_SECONDS = 3600
 RATE_WINDOW = 10.0
+CODE_TTL = 600.0            # seconds an emailed/SMS code stays valid
+CODE_MAX_ATTEMPTS = 5       # wrong codes before the verification fails
 
 
 def now_ms():
@@ -69,7 +70,6 @@ class User:
         if self.state not in STATES:
             raise UserError("%s: state must be one of %s" % (self.id, ", ".join(STATES)))
         self.pwned = bool(d.get("pwned", False))
-        self.after_password = d.get("after_password") or "complete"
         org = d.get("organization")
         if org is not None and not (isinstance(org, dict) and
                                     all(isinstance(org.get(k), str) for k in ("id", "slug", "role"))):
@@ -82,11 +82,60 @@ class User:
         self.organization = org
         self.first_name = d.get("first_name")
         self.last_name = d.get("last_name")
-        # later: second factors and their secrets
-        self.second_factors = list(d.get("second_factors") or [])
-        self.totp_secret = d.get("totp_secret")
-        self.backup_codes = list(d.get("backup_codes") or [])
         self.created_at = d.get("created_at") or 1735689600000
+        self._second_factor_fields(d)
+        self.emails = self._addresses(d, "email_addresses", "email", "email_address")
+        self.phones = self._addresses(d, "phone_numbers", "phone", "phone_number")
+        # default: with second factors a correct password asks for one
+        self.after_password = d.get("after_password") or (
+            "needs_second_factor" if self.second_factors else "complete")
+
+    def _second_factor_fields(self, d):
+        sf = d.get("second_factors") or []
+        if not isinstance(sf, list) or not all(s in SECOND_FACTORS for s in sf):
+            raise UserError("%s: second_factors must be a list of %s" % (
+                self.id, ", ".join(SECOND_FACTORS)))
+        self.second_factors = list(dict.fromkeys(sf))
+        default = d.get("default_second_factor")
+        if default is not None and default not in self.second_factors:
+            raise UserError("%s: default_second_factor must be one of second_factors" % self.id)
+        self.default_second_factor = default or (self.second_factors[0]
+                                                 if self.second_factors else None)
+        self.totp_secret = d.get("totp_secret")
+        if self.totp_secret is not None:
+            try:
+                otp.b32_secret(self.totp_secret)
+            except ValueError:
+                raise UserError("%s: totp_secret must be base32" % self.id) from None
+        codes = d.get("backup_codes") or []
+        if not isinstance(codes, list) or not all(isinstance(c, str) and c for c in codes):
+            raise UserError("%s: backup_codes must be a list of strings" % self.id)
+        self.backup_codes = list(codes)
+
+    def _addresses(self, d, key, field, kind):
+        """[(id, address)]: the fixture's list (not sign-in identifiers unless also listed
+        there) or, without one, the identifiers of that kind with derived ids."""
+        given = d.get(key)
+        if given is None:
+            return [(ident_id(self.id, i), i) for i in self.idents_of(kind)]
+        if not isinstance(given, list):
+            raise UserError("%s: %s must be a list of {id, %s}" % (self.id, key, field))
+        out = []
+        for e in given:
+            if not (isinstance(e, dict) and isinstance(e.get("id"), str) and
+                    e["id"].startswith("idn_") and isinstance(e.get(field), str) and
+                    identifier_kind(e[field].strip()) == kind):
+                raise UserError("%s: each of %s must be {id: idn_..., %s}" % (self.id, key, field))
+            out.append((e["id"], e[field].strip()))
+        return out
+
+    @property
+    def mfa_strategies(self):
+        """Second factors a password sign-in asks for (needs_second_factor): the user's list,
+        or totp for a user set to needs_second_factor without one."""
+        if self.second_factors:
+            return list(self.second_factors)
+        return ["totp"] if self.after_password == "needs_second_factor" else []
 
     def idents_of(self, kind):
         return [i for i in self.identifiers if identifier_kind(i) == kind]
@@ -106,7 +155,12 @@ class Client:
         self.sign_in = None                           # current SignIn
         self.last_active_session_id = None
         self.last_authentication_strategy = None
-        self.trusted = False                          # Device Trust, later
+        self.trusted_users = set()                    # Device Trust: users known on this client
+        self.revoked = None                           # error code its tokens now get
+
+    @property
+    def trusted(self):
+        return bool(self.trusted_users)
 
 
 class Session:
@@ -137,18 +191,23 @@ class SignIn:
         self.second_factor = None     # verification dict
         self.created_session_id = None
         self.client_trust_state = None
+        self.factors = None           # supported_second_factors offered (None: derive)
+        self.trust_challenge = False  # the second factor is a Device Trust check
+        self.pending = None           # prepared email/SMS code {strategy, code, to, ...}
+        self.attempts = {}            # strategy -> attempt_second_factor calls
         self.created_at = t
         self.abandon_at = t + 86400 * 1000
 
 
 class Outbox:
-    """Codes the emulator 'sent' (email/SMS); read by tests through the control API later."""
+    """Codes the emulator 'sent' (email/SMS): {t, strategy, to, code, sign_in_id, user_id}.
+    Read through the control API only; never logged."""
 
     def __init__(self):
         self._items = []
 
     def add(self, **item):
-        self._items.append(dict(item, at=time.time()))
+        self._items.append(dict(item, t=time.time()))
 
     def list(self):
         return list(self._items)
@@ -158,11 +217,15 @@ class Outbox:
 
 
 class Store:
-    def __init__(self, users_file, lockout_threshold=10, rate_limit=None):
+    def __init__(self, users_file, lockout_threshold=10, rate_limit=None,
+                 attempt_rate_limit=None, attempt_rate_window=RATE_WINDOW, code_ttl=CODE_TTL):
         self.lock = threading.RLock()
         self.users_file = users_file
         self.lockout_threshold = lockout_threshold
         self.rate_limit = rate_limit
+        self.attempt_rate_limit = attempt_rate_limit
+        self.attempt_rate_window = attempt_rate_window
+        self.code_ttl = code_ttl
         self.reset()
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -176,8 +239,12 @@ class Store:
             self.failures = {}         # user id -> failed password count
             self.locked_until = {}     # user id -> epoch seconds
             self.rate_window = collections.deque()
+            self.attempt_window = collections.deque()
             self.dev_browsers = set()
             self.outbox = Outbox()
+            self.used_backup_codes = {}    # user id -> set of used codes
+            self.next_codes = collections.deque()   # control API: the next codes, in order
+            self.fixed_code = None         # control API: every later code is this
             if self.users_file:
                 with open(self.users_file, encoding="utf-8") as f:
                     users = json.load(f)
@@ -202,6 +269,7 @@ class Store:
                 self.by_ident[normalise_identifier(i)] = u
             self.failures.pop(u.id, None)
             self.locked_until.pop(u.id, None)
+            self.used_backup_codes.pop(u.id, None)
         return u
 
     def find_user(self, identifier):
@@ -253,18 +321,78 @@ class Store:
             self.failures.pop(user.id, None)
 
     # ---- rate limit ------------------------------------------------------------------
-    def rate_check(self):
-        """None if a sign-in creation may go ahead (and count it), else Retry-After seconds."""
-        if not self.rate_limit:
+    def _window_check(self, window, limit, seconds):
+        if not limit:
             return None
         with self.lock:
             t = time.monotonic()
-            while self.rate_window and self.rate_window[0] <= t - RATE_WINDOW:
-                self.rate_window.popleft()
-            if len(self.rate_window) >= self.rate_limit:
-                return max(1, int(self.rate_window[0] + RATE_WINDOW - t + 0.999))
-            self.rate_window.append(t)
+            while window and window[0] <= t - seconds:
+                window.popleft()
+            if len(window) >= limit:
+                return max(1, int(window[0] + seconds - t + 0.999))
+            window.append(t)
             return None
+
+    def rate_check(self):
+        """None if a sign-in creation may go ahead (and count it), else Retry-After seconds."""
+        return self._window_check(self.rate_window, self.rate_limit, RATE_WINDOW)
+
+    def attempt_rate_check(self):
+        """The same for attempt_first_factor / attempt_second_factor calls."""
+        return self._window_check(self.attempt_window, self.attempt_rate_limit,
+                                  self.attempt_rate_window)
+
+    # ---- second factors, Device Trust, codes ---------------------------------------
+    def use_backup_code(self, user, code):
+        """True (and the code is used up) if `code` is one of the user's unused codes."""
+        with self.lock:
+            used = self.used_backup_codes.setdefault(user.id, set())
+            code = code.strip()
+            if code in user.backup_codes and code not in used:
+                used.add(code)
+                return True
+            return False
+
+    def trust(self, client, user):
+        with self.lock:
+            client.trusted_users.add(user.id)
+
+    def is_trusted(self, client, user):
+        with self.lock:
+            return user.id in client.trusted_users
+
+    def new_code(self):
+        with self.lock:
+            if self.next_codes:
+                return self.next_codes.popleft()
+            return self.fixed_code or otp.random_code()
+
+    def expire_codes(self, sign_in_id=None):
+        """Make prepared codes (of one sign-in, or all) expired; returns how many."""
+        n = 0
+        with self.lock:
+            for si in self.sign_ins.values():
+                if si.pending and (sign_in_id is None or si.id == sign_in_id):
+                    si.pending["expire_at"] = min(si.pending["expire_at"], now_ms() - 1)
+                    n += 1
+        return n
+
+    def clients_of_user(self, user_id):
+        with self.lock:
+            ids = {s.client_id for c in self.clients.values() for s in c.sessions.values()
+                   if s.user_id == user_id}
+            ids |= {si.client_id for si in self.sign_ins.values() if si.user_id == user_id}
+            ids |= {c.id for c in self.clients.values() if user_id in c.trusted_users}
+            return [self.clients[i] for i in ids if i in self.clients]
+
+    def revoke_clients(self, user_id=None, code="authentication_invalid"):
+        """From now on every token of these clients gets 401 `code`. Returns how many."""
+        with self.lock:
+            victims = list(self.clients.values()) if user_id is None else \
+                self.clients_of_user(user_id)
+            for c in victims:
+                c.revoked = code
+            return len(victims)
 
     # ---- sessions / sign-ins ---------------------------------------------------------
     def active_session_for(self, client, user):

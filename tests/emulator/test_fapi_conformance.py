@@ -163,3 +163,65 @@ def test_sessions_tokens_touch_conform(spec, emu):
 def test_jwks_conforms(spec, emu):
     r = emu.fapi("GET", "/.well-known/jwks.json", token=None, native=False, api_version=None)
     spec.validate(r.json(), "/.well-known/jwks.json", "get", 200)
+
+
+# ---- second factors, Device Trust ---------------------------------------------------------------
+PREPARE_2FA = SIGN_INS + "/{sign_in_id}/prepare_second_factor"
+ATTEMPT_2FA = SIGN_INS + "/{sign_in_id}/attempt_second_factor"
+
+
+def test_sms_second_factor_flow_conforms(spec, emu):
+    r = emu.sign_in("sms-user", "sms password")
+    si = r.json()["response"]
+    assert si["status"] == "needs_second_factor" and si["supported_second_factors"]
+    spec.validate(r.json(), SIGN_INS, "post", 200)
+    p = emu.prepare_second_factor(si["id"], "phone_code", r.token)
+    assert p.json()["response"]["second_factor_verification"]["status"] == "unverified"
+    spec.validate(p.json(), PREPARE_2FA, "post", 200)
+    code = emu.last_code(sign_in_id=si["id"])
+    bad = emu.attempt_second_factor(si["id"], "phone_code", "x" + code[1:], p.token)
+    assert bad.status == 422
+    spec.validate(bad.json(), ATTEMPT_2FA, "post", 422)
+    ok = emu.attempt_second_factor(si["id"], "phone_code", code, p.token)
+    assert ok.json()["response"]["status"] == "complete"
+    spec.validate(ok.json(), ATTEMPT_2FA, "post", 200)
+    deleted = emu.fapi("DELETE", "/v1/client/sessions", token=ok.token)
+    assert deleted.json()["response"]["sessions"] == []
+    spec.validate(deleted.json(), "/v1/client/sessions", "delete", 200)
+
+
+@pytest.mark.parametrize("strategy", ["totp", "backup_code"])
+def test_totp_and_backup_code_answers_conform(spec, emu, strategy):
+    from control import totp
+    r = emu.sign_in("totp-user", "totp password")
+    spec.validate(r.json(), SIGN_INS, "post", 200)
+    sid = r.json()["response"]["id"]
+    code = totp("JBSWY3DPEHPK3PXP") if strategy == "totp" else "j9k8m7n6"
+    ok = emu.attempt_second_factor(sid, strategy, code, r.token)     # +-1 step: no race
+    assert ok.json()["response"]["second_factor_verification"]["strategy"] == strategy
+    spec.validate(ok.json(), ATTEMPT_2FA, "post", 200)
+
+
+def test_expired_code_error_conforms(spec, emu):
+    r = emu.sign_in("email2fa-user", "email2fa password")
+    sid = r.json()["response"]["id"]
+    emu.prepare_second_factor(sid, "email_code", r.token)
+    emu.expire_codes()
+    bad = emu.attempt_second_factor(sid, "email_code", emu.last_code(), r.token)
+    assert bad.status == 400
+    spec.validate(bad.json(), ATTEMPT_2FA, "post", 400)
+
+
+@pytest.mark.parametrize("mode,status", [("trust_emu", "needs_client_trust"),
+                                         ("legacy_emu", "needs_second_factor")])
+def test_device_trust_answers_conform(spec, request, mode, status):
+    emu = request.getfixturevalue(mode)
+    r = emu.sign_in("bob", "battery staple")
+    si = r.json()["response"]
+    assert (si["status"], si["client_trust_state"]) == (status, "new")
+    spec.validate(r.json(), SIGN_INS, "post", 200)
+    p = emu.prepare_second_factor(si["id"], "email_code", r.token)
+    spec.validate(p.json(), PREPARE_2FA, "post", 200)
+    ok = emu.attempt_second_factor(si["id"], "email_code", emu.last_code(), p.token)
+    assert ok.json()["response"]["client_trust_state"] == "known"
+    spec.validate(ok.json(), ATTEMPT_2FA, "post", 200)

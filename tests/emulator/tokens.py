@@ -63,11 +63,11 @@ class SigningKey:
         return signing_input + "." + b64url(sig)
 
 
-def session_claims(iss, user_id, session_id, org=None, now=None, lifetime=60):
+def session_claims(iss, user_id, session_id, org=None, now=None, lifetime=60, fva=None):
     """Session token v2 claims (see FAPI-NOTES section 9)."""
     now = int(now or time.time())
     # no "azp": it carries the request Origin, and native clients send none
-    claims = {"exp": now + lifetime, "fva": [0, -1], "iat": now, "iss": iss,
+    claims = {"exp": now + lifetime, "fva": list(fva or [0, -1]), "iat": now, "iss": iss,
               "jti": secrets.token_hex(10), "nbf": now - 10, "sid": session_id, "sub": user_id,
               "v": 2}
     if org:

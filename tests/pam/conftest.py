@@ -77,6 +77,7 @@ class PamRunner:
         self.service_dir = tmp_path / "pam.d"
         self.service_dir.mkdir()
         self.conf = tmp_path / "pam_clerk.conf"
+        self.state_dir = tmp_path / "state"
         self.write_conf("")
 
     def write_conf(self, text, mode=0o600):
@@ -84,13 +85,16 @@ class PamRunner:
         os.chmod(self.conf, mode)
 
     def base_args(self):
+        # A state_dir of the test's own: never the build's default.
         return ["conf=%s" % self.conf, "frontend_api=%s" % self.emu.url,
-                "cafile=%s" % self.emu.ca_file]
+                "cafile=%s" % self.emu.ca_file, "state_dir=%s" % self.state_dir]
 
     def service(self, auth_args=None, name="clerktest", lines=None, extra_args=()):
         """A service with pam_clerk in every stage (or the given lines)."""
-        args = " ".join((self.base_args() if auth_args is None else auth_args)
-                        + list(extra_args))
+        args = (self.base_args() if auth_args is None else list(auth_args)) + list(extra_args)
+        if not any(a.startswith("state_dir=") for a in args):
+            args.append("state_dir=%s" % self.state_dir)
+        args = " ".join(args)
         if lines is None:
             lines = ["%s required %s %s" % (stage, MODULE, args)
                      for stage in ("auth", "account", "session", "password")]
@@ -109,10 +113,12 @@ class PamRunner:
         return env
 
     def run(self, user, password=None, ops=(("authenticate", "PAM_SUCCESS"),),
-            service="clerktest", passwords=None, env=None, timeout=60, flags=0, repeat=1):
+            service="clerktest", passwords=None, env=None, timeout=60, flags=0, repeat=1,
+            echo_on=()):
         echo_off = passwords if passwords is not None else (
             [] if password is None else [password])
         req = {"service": service, "user": user, "echo_off": echo_off, "repeat": repeat,
+               "echo_on": list(echo_on),
                "ops": [[op, PAM[rv] if isinstance(rv, str) else rv, flags]
                        for op, rv in ops]}
         start = time.monotonic()

@@ -75,8 +75,6 @@ def test_api_version_refused_by_clerk_tells_the_admin(pam, emu):
 
 
 @pytest.mark.parametrize("status,code,outcome", [
-    ("needs_second_factor", "PAM_CRED_INSUFFICIENT", "needs_more_factors"),
-    ("needs_client_trust", "PAM_CRED_INSUFFICIENT", "needs_more_factors"),
     ("needs_first_factor", "PAM_CRED_INSUFFICIENT", "needs_more_factors"),
     ("needs_new_password", "PAM_CRED_INSUFFICIENT", "needs_more_factors"),
     ("needs_protect_check", "PAM_CRED_INSUFFICIENT", "needs_more_factors"),
@@ -90,10 +88,10 @@ def test_incomplete_statuses_fail_closed(pam, emu, status, code, outcome):
     assert pam.expect(DEMO, DEMO_PASSWORD, code).outcome() == outcome
 
 
-def test_mfa_user_is_not_let_in(pam, emu):
+def test_mfa_user_is_not_let_in_without_a_code(pam, emu):
     pam.service()
     assert pam.expect("mfa-user", "mfa password", "PAM_CRED_INSUFFICIENT") \
-              .outcome() == "needs_more_factors"
+              .outcome() == "cannot_prompt"
 
 
 def test_rate_limited_with_retry_after(pam, emu):

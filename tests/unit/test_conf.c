@@ -178,6 +178,10 @@ static void test_args_only_defaults(void **state)
 	assert_false(c.debug);
 	assert_false(c.use_first_pass);
 	assert_false(c.try_first_pass);
+	assert_null(c.factor);
+	assert_int_equal(c.max_tries, 3);
+	assert_non_null(c.state_dir);
+	assert_string_equal(c.state_dir, PAM_CLERK_STATE_DIR);
 	conf_free(&c);
 	assert_null(c.publishable_key);
 	assert_null(c.identifier);
@@ -583,6 +587,15 @@ static const struct key_case key_cases[] = {
 	  "yes or no" },
 	{ "use_first_pass", { "1", "0", "On", "false" }, { "sure", "-1" }, "yes or no" },
 	{ "try_first_pass", { "true", "No" }, { "y", "n" }, "yes or no" },
+	{ "factor",
+	  { "totp", "phone_code", "email_code", "backup_code" },
+	  { "TOTP", "sms", "email_link", "passkey" },
+	  "totp, phone_code" },
+	{ "max_tries", { "1", "3", "10" }, { "0", "11", "three", "-1" }, "1 to 10" },
+	{ "state_dir",
+	  { "/var/lib/pam_clerk", "none", "@DIR@" },
+	  { "var/lib/pam_clerk", "./state", "None" },
+	  "absolute path or none" },
 };
 
 static void test_file_every_key(void **state)
@@ -826,6 +839,17 @@ static void test_connect_timeout_vs_timeout(void **state)
 
 /* Only timeout is set, below connect_timeout's default of 5: the setting the
  * administrator did not make must not turn a valid one into an error. */
+/* state_dir = none keeps nothing: the module sees no directory at all. */
+static void test_state_dir_none(void **state)
+{
+	(void)state;
+	const char *argv[] = { "publishable_key=" KEY_COM, "state_dir=none" };
+	struct conf c;
+	expect_ok(&c, ARGC(argv), argv, NULL);
+	assert_null(c.state_dir);
+	conf_free(&c);
+}
+
 static void test_short_timeout_alone(void **state)
 {
 	(void)state;
@@ -934,25 +958,26 @@ static void test_key_names(void **state)
 {
 	(void)state;
 	static const char *const want[] = {
-		"conf",	  "publishable_key", "frontend_api",	"identifier", "cafile",
-		"capath", "timeout",	     "connect_timeout", "proxy",      "api_version",
-		"debug",  "use_first_pass",  "try_first_pass",
+		"conf",		  "publishable_key", "frontend_api", "identifier",
+		"cafile",	  "capath",	     "timeout",	     "connect_timeout",
+		"proxy",	  "api_version",     "debug",	     "use_first_pass",
+		"try_first_pass", "factor",	     "max_tries",    "state_dir",
 	};
 	size_t n = 0;
 	while (conf_key_name(n) != NULL)
 		n++;
-	assert_int_equal(n, 13);
-	assert_null(conf_key_name(13));
+	assert_int_equal(n, 16);
+	assert_null(conf_key_name(16));
 	assert_null(conf_key_name(1000));
 	assert_null(conf_key_name(SIZE_MAX));
-	for (size_t i = 0; i < 13; i++) {
+	for (size_t i = 0; i < 16; i++) {
 		bool found = false;
-		for (size_t j = 0; j < 13; j++)
+		for (size_t j = 0; j < 16; j++)
 			found = found || strcmp(conf_key_name(j), want[i]) == 0;
 		if (!found)
 			print_error("key %s missing from conf_key_name\n", want[i]);
 		assert_true(found);
-		for (size_t j = i + 1; j < 13; j++)
+		for (size_t j = i + 1; j < 16; j++)
 			assert_string_not_equal(conf_key_name(i), conf_key_name(j));
 	}
 }
@@ -980,6 +1005,7 @@ int main(void)
 		cmocka_unit_test_setup(test_frontend_api_wins_over_key, setup),
 		cmocka_unit_test_setup(test_no_instance, setup),
 		cmocka_unit_test_setup(test_args_flags, setup),
+		cmocka_unit_test_setup(test_state_dir_none, setup),
 		cmocka_unit_test_setup(test_args_errors, setup),
 		cmocka_unit_test_setup(test_args_every_key_bad, setup),
 		cmocka_unit_test_setup(test_unknown_key_shown_safely, setup),

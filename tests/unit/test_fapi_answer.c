@@ -881,10 +881,93 @@ static void test_dev_browser_bad(void **state)
 	free(deep);
 }
 
+/* --- second factors ------------------------------------------------------ */
+
+static const char *factors(const char *list, const char *trust)
+{
+	snprintf(body, sizeof body,
+		 "{\"response\":{\"object\":\"sign_in_attempt\",\"id\":\"sia_1\","
+		 "\"status\":\"needs_second_factor\",\"client_trust_state\":%s,"
+		 "\"supported_second_factors\":%s},\"client\":null}",
+		 trust, list);
+	return body;
+}
+
+static void test_factors_parsed(void **state)
+{
+	(void)state;
+	expect_ok(factors("[{\"strategy\":\"totp\",\"default\":true},"
+			  "{\"strategy\":\"phone_code\",\"safe_identifier\":\"+1*****0101\","
+			  "\"phone_number_id\":\"idn_p1\",\"primary\":true},"
+			  "{\"strategy\":\"email_code\",\"safe_identifier\":null,"
+			  "\"email_address_id\":\"idn_e1\"}]",
+			  "\"new\""),
+		  200);
+	assert_string_equal(a.sign_in_status, "needs_second_factor");
+	assert_string_equal(a.client_trust_state, "new");
+	assert_int_equal(a.n_factors, 3);
+	assert_string_equal(a.factors[0].strategy, "totp");
+	assert_true(a.factors[0].is_default);
+	assert_string_equal(a.factors[0].id, "");
+	assert_string_equal(a.factors[1].safe_identifier, "+1*****0101");
+	assert_string_equal(a.factors[1].id, "idn_p1");
+	assert_true(a.factors[1].primary);
+	assert_false(a.factors[1].is_default);
+	assert_string_equal(a.factors[2].id, "idn_e1");
+	assert_string_equal(a.factors[2].safe_identifier, "");
+}
+
+static void test_factors_absent_or_null(void **state)
+{
+	(void)state;
+	expect_ok(factors("null", "null"), 200);
+	assert_int_equal(a.n_factors, 0);
+	assert_string_equal(a.client_trust_state, "");
+	expect_ok(factors("[]", "\"known\""), 200);
+	assert_int_equal(a.n_factors, 0);
+}
+
+static void test_factors_capped(void **state)
+{
+	(void)state;
+	char list[2048] = "[";
+	for (int i = 0; i < 12; i++)
+		strcat(list, i ? ",{\"strategy\":\"totp\"}" : "{\"strategy\":\"totp\"}");
+	strcat(list, "]");
+	expect_ok(factors(list, "null"), 200);
+	assert_int_equal(a.n_factors, FAPI_FACTORS_MAX);
+}
+
+static void test_factors_malformed(void **state)
+{
+	(void)state;
+	static const char *const lists[] = {
+		"{}",
+		"[7]",
+		"[{}]",
+		"[{\"strategy\":7}]",
+		"[{\"strategy\":\"totp\",\"default\":\"yes\"}]",
+		"[{\"strategy\":\"phone_code\",\"phone_number_id\":\"../../x\"}]",
+		"[{\"strategy\":\"phone_code\",\"phone_number_id\":5}]",
+		"[{\"strategy\":\"email_code\",\"safe_identifier\":[]}]",
+	};
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+		if (parse(factors(lists[i], "null"), 200) == 0)
+			print_error("accepted: %s\n", lists[i]);
+		assert_int_equal(parse(factors(lists[i], "null"), 200), -1);
+	}
+	assert_int_equal(parse(factors("[]", "7"), 200), -1);
+	assert_int_equal(parse(factors("[]", "\"a-very-long-trust-state\""), 200), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_complete_notes_example, teardown),
+		cmocka_unit_test_teardown(test_factors_parsed, teardown),
+		cmocka_unit_test_teardown(test_factors_absent_or_null, teardown),
+		cmocka_unit_test_teardown(test_factors_capped, teardown),
+		cmocka_unit_test_teardown(test_factors_malformed, teardown),
 		cmocka_unit_test_teardown(test_complete_with_trace, teardown),
 		cmocka_unit_test_teardown(test_complete_picks_created_session, teardown),
 		cmocka_unit_test_teardown(test_complete_token_null, teardown),

@@ -32,6 +32,8 @@ static const struct {
 	{ OUTCOME_RATE_LIMITED, "rate_limited", PAM_MAXTRIES, "PAM_MAXTRIES" },
 	{ OUTCOME_NEEDS_MORE_FACTORS, "needs_more_factors", PAM_CRED_INSUFFICIENT,
 	  "PAM_CRED_INSUFFICIENT" },
+	{ OUTCOME_CANNOT_PROMPT, "cannot_prompt", PAM_CRED_INSUFFICIENT, "PAM_CRED_INSUFFICIENT" },
+	{ OUTCOME_TOO_MANY_CODES, "too_many_codes", PAM_MAXTRIES, "PAM_MAXTRIES" },
 	{ OUTCOME_UNKNOWN_STATUS, "unknown_status", PAM_AUTH_ERR, "PAM_AUTH_ERR" },
 	{ OUTCOME_SESSION_EXISTS, "session_exists", PAM_AUTH_ERR, "PAM_AUTH_ERR" },
 	{ OUTCOME_REJECTED, "rejected", PAM_AUTH_ERR, "PAM_AUTH_ERR" },
@@ -73,6 +75,8 @@ static const struct {
 	{ "authorization_header_format_invalid", 401, OUTCOME_MISCONFIGURED },
 	{ "origin_invalid", 400, OUTCOME_MISCONFIGURED },
 	{ "origin_missing", 400, OUTCOME_MISCONFIGURED },
+	{ "form_code_incorrect", 422, OUTCOME_BAD_CREDENTIALS },
+	{ "verification_failed", 400, OUTCOME_TOO_MANY_CODES },
 };
 
 /* Codes from the catalogue that have no special meaning here. */
@@ -92,8 +96,6 @@ static const char *const other_codes[] = {
 	"resource_not_found",
 	"invalid_action_for_session",
 	"action_for_session_not_authorized",
-	"form_code_incorrect",
-	"verification_failed",
 	"verification_expired",
 	"missing_expired_token",
 	"resource_locked",

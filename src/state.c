@@ -1,0 +1,206 @@
+#include "config.h"
+
+#include "state.h"
+
+#include "buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TOKEN_FILE_MAX (16 * 1024)
+#define MAGIC	       "pam_clerk client v1\n"
+
+static int hash_name(const char *identifier, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	if (EVP_Digest(identifier, strlen(identifier), md, &n, EVP_sha256(), NULL) != 1 || n != 32)
+		return -1;
+	for (unsigned i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+/* Only the user running us may own or read anything here. */
+static const char *unsafe(const struct stat *st, int want_dir)
+{
+	if (want_dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode))
+		return want_dir ? "not a directory" : "not a regular file";
+	if (st->st_uid != geteuid())
+		return "not owned by the user running the login";
+	if (st->st_mode & (S_IRWXG | S_IRWXO))
+		return want_dir ? "accessible to group or others (want 0700)"
+				: "accessible to group or others (want 0600)";
+	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+int state_open(struct state *st, const char *dir, const char *identifier, long wait_ms, char *err,
+	       size_t errsize)
+{
+	struct stat sb;
+	const char *why;
+	char lock[80];
+
+	st->dirfd = st->lockfd = -1;
+	if (hash_name(identifier, st->name) != 0) {
+		snprintf(err, errsize, "cannot hash the identifier");
+		return -1;
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && mkdir(dir, 0700) == 0)
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errsize, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	why = fstat(fd, &sb) != 0 ? "cannot stat" : unsafe(&sb, 1);
+	if (why != NULL) {
+		snprintf(err, errsize, "%s: %s; not using it", dir, why);
+		close(fd);
+		return -1;
+	}
+	snprintf(lock, sizeof lock, "%s.lock", st->name);
+	int lfd = openat(fd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lfd < 0) {
+		snprintf(err, errsize, "%s/%s: %s", dir, lock, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* A concurrent login of the same identifier finishes first, so the two
+	 * never race on the token; past wait_ms we go on without state. */
+	long waited = 0;
+	while (flock(lfd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK || waited >= wait_ms) {
+			snprintf(err, errsize, "%s/%s: busy; not using stored state", dir, lock);
+			close(lfd);
+			close(fd);
+			return -1;
+		}
+		sleep_ms(50);
+		waited += 50;
+	}
+	st->dirfd = fd;
+	st->lockfd = lfd;
+	return 0;
+}
+
+static int valid_token(const char *t, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+char *state_load(struct state *st, char *err, size_t errsize)
+{
+	char file[80];
+	struct stat sb;
+	const char *why = NULL;
+	struct buf b;
+
+	err[0] = '\0';
+	if (st->dirfd < 0)
+		return NULL;
+	snprintf(file, sizeof file, "%s.token", st->name);
+	int fd = openat(st->dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			snprintf(err, errsize, "stored client: %s", strerror(errno));
+		return NULL;
+	}
+	buf_init(&b, TOKEN_FILE_MAX);
+	if (fstat(fd, &sb) != 0)
+		why = "cannot stat";
+	else if ((why = unsafe(&sb, 0)) == NULL) {
+		char chunk[1024];
+		ssize_t r;
+		while ((r = read(fd, chunk, sizeof chunk)) > 0)
+			if (buf_append(&b, chunk, (size_t)r) != 0) {
+				why = "too large";
+				break;
+			}
+		explicit_bzero(chunk, sizeof chunk);
+	}
+	close(fd);
+	size_t magic = sizeof MAGIC - 1;
+	const char *text = buf_str(&b);
+	char *token = NULL;
+	if (why == NULL &&
+	    (b.len <= magic + 1 || memcmp(text, MAGIC, magic) != 0 || text[b.len - 1] != '\n' ||
+	     !valid_token(text + magic, b.len - magic - 1)))
+		why = "corrupt";
+	if (why == NULL)
+		token = strndup(text + magic, b.len - magic - 1);
+	buf_wipe(&b);
+	if (why != NULL) {
+		snprintf(err, errsize, "stored client file %s; removed", why);
+		state_drop(st);
+	}
+	return token;
+}
+
+int state_save(struct state *st, const char *token)
+{
+	char file[80], tmp[96];
+	struct buf b;
+	int rc = -1;
+
+	if (st->dirfd < 0 || !valid_token(token, strlen(token)))
+		return -1;
+	snprintf(file, sizeof file, "%s.token", st->name);
+	snprintf(tmp, sizeof tmp, "%s.token.%ld", st->name, (long)getpid());
+	unlinkat(st->dirfd, tmp, 0);
+	int fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	buf_init(&b, TOKEN_FILE_MAX);
+	if (buf_append_str(&b, MAGIC) == 0 && buf_append_str(&b, token) == 0 &&
+	    buf_append(&b, "\n", 1) == 0 && write(fd, b.data, b.len) == (ssize_t)b.len &&
+	    fsync(fd) == 0)
+		rc = 0;
+	buf_wipe(&b);
+	if (close(fd) != 0)
+		rc = -1;
+	/* Rename is atomic: a reader sees the old token or the new, never half. */
+	if (rc == 0 && renameat(st->dirfd, tmp, st->dirfd, file) == 0) {
+		fsync(st->dirfd);
+		return 0;
+	}
+	unlinkat(st->dirfd, tmp, 0);
+	return -1;
+}
+
+void state_drop(struct state *st)
+{
+	char file[80];
+	if (st->dirfd < 0)
+		return;
+	snprintf(file, sizeof file, "%s.token", st->name);
+	unlinkat(st->dirfd, file, 0);
+}
+
+void state_close(struct state *st)
+{
+	if (st->lockfd >= 0)
+		close(st->lockfd); /* releases the flock */
+	if (st->dirfd >= 0)
+		close(st->dirfd);
+	st->dirfd = st->lockfd = -1;
+}

@@ -1,0 +1,33 @@
+/* The Clerk client tokens that make this host a known device, one file per
+ * identifier in state_dir, locked for the length of a login. */
+#ifndef PAM_CLERK_STATE_H
+#define PAM_CLERK_STATE_H
+
+#include <stddef.h>
+
+struct state {
+	int dirfd;     /* -1: no state kept */
+	int lockfd;    /* this identifier's lock, held until state_close */
+	char name[65]; /* hex SHA-256 of the identifier: no user text in paths */
+};
+
+/* Open (creating it 0700 if missing) state_dir and lock the
+ * identifier's entry, waiting at most wait_ms for a concurrent login.
+ * Returns 0, or -1 with the reason in err: the login then goes on without
+ * stored state. */
+int state_open(struct state *st, const char *dir, const char *identifier, long wait_ms, char *err,
+	       size_t errsize);
+
+/* The stored client token (wipe with secret_free), or NULL. A corrupt or
+ * unsafe file is removed and reported in err. */
+char *state_load(struct state *st, char *err, size_t errsize);
+
+/* Replace the stored token atomically. Returns 0 or -1. */
+int state_save(struct state *st, const char *token);
+
+void state_drop(struct state *st);
+
+/* Unlock and close; safe on a state that failed to open. */
+void state_close(struct state *st);
+
+#endif
