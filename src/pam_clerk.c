@@ -88,13 +88,13 @@ static void log_attempt(pam_handle_t *pamh, const struct conf *cfg, const char *
 			const char *identifier, const struct clerk_result *r)
 {
 	const struct outcome_info *info = outcome_info(r->outcome);
-	char s_user[300], s_id[600], s_code[80], s_trace[200], s_detail[400];
+	char s_user[300], s_id[600], s_code[80], s_trace[200], s_status[100], s_detail[400];
 	const char *hint = r->outcome == OUTCOME_MISCONFIGURED
 				   ? outcome_admin_hint(r->answer.error_code)
 				   : NULL;
 	pam_syslog(pamh, log_priority(info->pam_code),
 		   "user=%s identifier=%s outcome=%s pam=%s clerk_error=%s http=%ld "
-		   "clerk_trace_id=%s requests=%d factor=%s client=%s%s%s%s",
+		   "clerk_trace_id=%s status=%s requests=%d factor=%s client=%s%s%s%s",
 		   sanitize(s_user, sizeof s_user, user), sanitize(s_id, sizeof s_id, identifier),
 		   info->name, pam_code_name(info->pam_code),
 		   sanitize(s_code, sizeof s_code,
@@ -102,6 +102,8 @@ static void log_attempt(pam_handle_t *pamh, const struct conf *cfg, const char *
 		   r->http_status,
 		   sanitize(s_trace, sizeof s_trace,
 			    r->answer.trace_id[0] ? r->answer.trace_id : NULL),
+		   sanitize(s_status, sizeof s_status,
+			    r->answer.sign_in_status[0] ? r->answer.sign_in_status : NULL),
 		   r->requests, r->factor[0] ? r->factor : "-",
 		   r->stored_token_rejected ? "stale"
 		   : r->used_stored_token   ? "stored"

@@ -256,3 +256,48 @@ def test_pamtester_with_a_code_on_stdin(pam, emu):
                        capture_output=True, env=pam.env(), timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "Clerk authenticator app code: " in p.stdout + p.stderr
+
+
+def test_needs_first_factor_is_finished_with_the_password(pam, emu):
+    pam.service()
+    emu.fault("sign_in_status", count=1, status="needs_first_factor")
+    r = pam.run("ileap-demo@way.cloud", "HelloPrimaryData", passwords=["HelloPrimaryData"],
+                ops=[("authenticate", "PAM_SUCCESS")])
+    assert r.ok, r  # one password answer only: the step did not prompt again
+    assert paths(emu) == [("POST", "sign_ins", 200), ("POST", "attempt_first_factor", 200)]
+    assert emu.requests()[1]["form"]["strategy"] == "password"
+
+
+def test_unsafe_state_dir_is_not_used(pam, trust, tmp_path):
+    shared = tmp_path / "shared-state"
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)
+    pam.service(extra_args=["state_dir=%s" % shared])
+    for code in ("135790", "246802"):
+        trust.next_code(code)
+        r = pam.run("ileap-demo@way.cloud", "HelloPrimaryData", echo_on=[code],
+                    ops=[("authenticate", "PAM_SUCCESS")])
+        assert r.ok, r
+        assert any("state_dir" in l and "group or others" in l for l in r.log), r.log
+    assert os.listdir(shared) == []
+
+
+def test_concurrent_logins_share_the_trusted_client(pam, trust):
+    import threading
+    trust.next_code("135790")
+    assert pam.run("ileap-demo@way.cloud", "HelloPrimaryData", echo_on=["135790"],
+                   ops=[("authenticate", "PAM_SUCCESS")]).ok
+    results = []
+
+    def login():
+        results.append(pam.run("ileap-demo@way.cloud", "HelloPrimaryData", echo_on=[],
+                               ops=[("authenticate", "PAM_SUCCESS")]))
+
+    threads = [threading.Thread(target=login) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # The lock serialises them: each finds the client trusted and free of sessions.
+    assert all(r.ok for r in results), results
+    assert all("client=stored" in r.attempt_line() for r in results)
