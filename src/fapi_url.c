@@ -2,7 +2,8 @@
 
 #include "fapi_url.h"
 
-#include <openssl/evp.h>
+#include "b64.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,43 +109,25 @@ int fapi_url_from_key(const char *key, char *url, size_t urlsize, char *err, siz
 		snprintf(err, errsize, "bad length");
 		return -1;
 	}
-	/* Keys may come without padding; EVP_DecodeBlock wants it. */
-	unsigned char in[4 * ((HOST_MAX + 8) / 3 + 1) + 4];
-	unsigned char out[sizeof in];
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t eq = 0;
-	while (eq < n && b64[n - 1 - eq] == '=')
-		eq++;
-	size_t pad = (4 - n % 4) % 4;
-	/* The alphabet, then '=' only as padding: at most two, given or added. */
-	if (strspn(b64, alphabet) != n - eq || eq + pad > 2) {
+	size_t outlen = 0;
+	unsigned char *out = b64_decode(b64, n, 0, &outlen);
+	if (out == NULL) {
 		snprintf(err, errsize, "not base64");
 		return -1;
 	}
-	memcpy(in, b64, n);
-	memset(in + n, '=', pad);
-	int dec = EVP_DecodeBlock(out, in, (int)(n + pad));
-	if (dec < 0) {
-		snprintf(err, errsize, "not base64");
-		return -1;
-	}
-	size_t outlen = (size_t)dec;
-	for (size_t i = n + pad; i > 0 && in[i - 1] == '='; i--)
-		outlen--;
 	/* "<host>$": exactly one '$', at the end. */
-	if (outlen < 2 || out[outlen - 1] != '$' || memchr(out, '$', outlen - 1) != NULL ||
-	    memchr(out, '\0', outlen) != NULL) {
+	char host[HOST_MAX + 16];
+	int bad = outlen < 2 || out[outlen - 1] != '$' || memchr(out, '$', outlen - 1) != NULL ||
+		  memchr(out, '\0', outlen) != NULL || outlen - 1 >= sizeof host;
+	if (!bad) {
+		memcpy(host, out, outlen - 1);
+		host[outlen - 1] = '\0';
+	}
+	free(out);
+	if (bad) {
 		snprintf(err, errsize, "does not decode to a Frontend API host");
 		return -1;
 	}
-	char host[HOST_MAX + 16];
-	if (outlen - 1 >= sizeof host) {
-		snprintf(err, errsize, "host too long");
-		return -1;
-	}
-	memcpy(host, out, outlen - 1);
-	host[outlen - 1] = '\0';
 	char full[sizeof host + 16];
 	snprintf(full, sizeof full, "https://%s", host);
 	if (fapi_url_normalize(full, url, urlsize, err, errsize) != 0)
