@@ -33,7 +33,10 @@ unsigned char *b64_decode(const char *in, size_t n, int url, size_t *outlen)
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++)
-		text[i] = (unsigned char)(!url ? in[i] : in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i]);
+		text[i] = (unsigned char)(!url		 ? in[i]
+					  : in[i] == '-' ? '+'
+					  : in[i] == '_' ? '/'
+							 : in[i]);
 	memset(text + n, '=', pad);
 	int dec = EVP_DecodeBlock(out, text, (int)(n + pad));
 	free(text);

@@ -432,6 +432,113 @@ static int remove_sessions(struct exchange *x)
 	return ok ? 0 : -1;
 }
 
+/* POST path (no body fields but those given) and take the JWT it answers. */
+static enum outcome mint_token(struct exchange *x, const char *path, const char *org)
+{
+	struct clerk_result *r = x->r;
+	struct http_response resp;
+	struct buf body;
+	char err[160];
+	buf_init(&body, BODY_MAX);
+	if (org != NULL && form_add(&body, "organization_id", org) != 0) {
+		buf_wipe(&body);
+		return OUTCOME_INTERNAL_ERROR;
+	}
+	enum outcome o = fapi_request(x, NULL, path, buf_str(&body), body.len, &resp);
+	buf_wipe(&body);
+	if (o == OUTCOME_SUCCESS && resp.status == 200) {
+		char *jwt = fapi_parse_token(buf_str(&resp.body), resp.body.len, err, sizeof err);
+		if (jwt == NULL) {
+			snprintf(r->detail, sizeof r->detail, "%s: %s", path, err);
+			o = OUTCOME_BAD_RESPONSE;
+		} else {
+			secret_free(r->session_jwt);
+			r->session_jwt = jwt;
+		}
+	} else if (o == OUTCOME_SUCCESS) {
+		o = judge_answer(x, &resp);
+		if (o == OUTCOME_SUCCESS || o == OUTCOME_NEEDS_MORE_FACTORS)
+			o = OUTCOME_BAD_RESPONSE;
+	}
+	http_response_free(&resp);
+	return o;
+}
+
+/* Make org (an id or a slug) the session's active organization. */
+static enum outcome touch_org(struct exchange *x, const char *path, const char *org)
+{
+	struct http_response resp;
+	struct buf body;
+	memset(&resp, 0, sizeof resp);
+	buf_init(&body, BODY_MAX);
+	enum outcome o = OUTCOME_INTERNAL_ERROR;
+	if (form_add(&body, "active_organization_id", org) == 0 &&
+	    form_add(&body, "intent", "select_org") == 0)
+		o = fapi_request(x, NULL, path, buf_str(&body), body.len, &resp);
+	buf_wipe(&body);
+	if (o == OUTCOME_SUCCESS && resp.status != 200) {
+		o = judge_answer(x, &resp);
+		if (o == OUTCOME_SUCCESS || o == OUTCOME_NEEDS_MORE_FACTORS)
+			o = OUTCOME_BAD_RESPONSE;
+	}
+	http_response_free(&resp);
+	return o;
+}
+
+/* The session JWT later stages get, with the fewest requests: the one in
+ * the sign-in answer; one tokens call for an organization id or a missing
+ * token; touch first for a slug or a template with an organization. An
+ * organization Clerk refuses (not a member) is noted, not fatal: the
+ * account stage decides. */
+static enum outcome session_token(struct exchange *x)
+{
+	struct clerk_result *r = x->r;
+	const struct clerk_login *l = x->l;
+	char base[300], path[400];
+	snprintf(base, sizeof base, "/v1/client/sessions/%s", r->session_id);
+	const char *org = l->organization;
+	bool by_id = org != NULL && strncmp(org, "org_", 4) == 0;
+	enum outcome o;
+
+	if (r->answer.session_jwt != NULL) {
+		r->session_jwt = r->answer.session_jwt;
+		r->answer.session_jwt = NULL;
+	}
+	if (org != NULL && (!by_id || l->jwt_template != NULL)) {
+		snprintf(path, sizeof path, "%s/touch", base);
+		o = touch_org(x, path, org);
+		if (o != OUTCOME_SUCCESS && o != OUTCOME_REJECTED && o != OUTCOME_BAD_CREDENTIALS)
+			return o;
+		r->org_refused = o != OUTCOME_SUCCESS;
+		org = NULL; /* active now (or refused): the token follows the session */
+	}
+	if (l->jwt_template != NULL) {
+		snprintf(path, sizeof path, "%s/tokens/%s", base, l->jwt_template);
+		return mint_token(x, path, NULL);
+	}
+	/* The sign-in's own token serves unless an organization changes it. */
+	if (l->organization == NULL && r->session_jwt != NULL)
+		return OUTCOME_SUCCESS;
+	snprintf(path, sizeof path, "%s/tokens", base);
+	o = mint_token(x, path, org);
+	if (org != NULL && (o == OUTCOME_REJECTED || o == OUTCOME_BAD_CREDENTIALS)) {
+		r->org_refused = true;
+		o = r->session_jwt != NULL ? OUTCOME_SUCCESS : mint_token(x, path, NULL);
+	}
+	return o;
+}
+
+static int end_session(struct exchange *x, const char *session_id)
+{
+	char path[300];
+	struct http_response resp;
+	snprintf(path, sizeof path, "/v1/client/sessions/%s/end", session_id);
+	enum outcome o = fapi_request(x, NULL, path, "", 0, &resp);
+	int ok = o == OUTCOME_SUCCESS && resp.status == 200;
+	http_response_free(&resp);
+	return ok ? 0 : -1;
+}
+
 static enum outcome create_sign_in(struct exchange *x)
 {
 	struct buf body;
@@ -493,11 +600,20 @@ enum outcome clerk_login(const struct clerk_client *c, const struct clerk_login 
 		else
 			break; /* protect check, new password, SSO: need a browser */
 	}
+	if (o == OUTCOME_SUCCESS) {
+		snprintf(r->session_id, sizeof r->session_id, "%s", r->answer.session_id);
+		snprintf(r->user_id, sizeof r->user_id, "%s", r->answer.user_id);
+		if (l->want_token)
+			o = session_token(&x);
+	}
 	/* A client is worth keeping once it is trusted: it was stored, or it
 	 * just passed a Device Trust check. Without Device Trust a fresh client
 	 * per login costs nothing, and keeping one would cost a request. */
-	if (o == OUTCOME_SUCCESS && l->keep_client && (r->used_stored_token || x.trust_asked))
-		r->client_reusable = remove_sessions(&x) == 0;
+	bool keeping = l->keep_client && (r->used_stored_token || x.trust_asked);
+	if (o == OUTCOME_SUCCESS && l->end_now && !keeping)
+		r->session_ended = end_session(&x, r->session_id) == 0;
+	if (o == OUTCOME_SUCCESS && keeping)
+		r->session_ended = r->client_reusable = remove_sessions(&x) == 0;
 	r->outcome = o;
 	secret_free(x.db_jwt);
 	return o;
@@ -507,5 +623,24 @@ void clerk_result_clear(struct clerk_result *r)
 {
 	fapi_answer_clear(&r->answer);
 	secret_free(r->client_token);
-	r->client_token = NULL;
+	secret_free(r->session_jwt);
+	r->client_token = r->session_jwt = NULL;
+}
+
+int clerk_end_session(const struct clerk_client *c, const char *client_token,
+		      const char *session_id, char *err, size_t errsize)
+{
+	struct clerk_login none = { 0 };
+	struct clerk_result r;
+	char *token = strdup(client_token);
+	if (token == NULL)
+		return -1;
+	clerk_result_init(&r, token);
+	struct exchange x = { c, &none, &r, 0, NULL, false };
+	restart_budget(&x);
+	int rc = end_session(&x, session_id);
+	if (rc != 0)
+		snprintf(err, errsize, "%s", r.detail[0] ? r.detail : "FAPI refused to end it");
+	clerk_result_clear(&r);
+	return rc;
 }

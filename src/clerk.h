@@ -26,9 +26,13 @@ typedef int (*clerk_ask_fn)(void *ctx, const char *prompt, char **answer);
 struct clerk_login {
 	const char *identifier;
 	const char *password;
-	const char *factor; /* preferred second-factor strategy, or NULL */
-	int max_tries;	    /* wrong codes before giving up */
-	bool keep_client;   /* keep a trusted client reusable: remove its sessions */
+	const char *factor;	  /* preferred second-factor strategy, or NULL */
+	int max_tries;		  /* wrong codes before giving up */
+	bool keep_client;	  /* keep a trusted client reusable: remove its sessions */
+	bool want_token;	  /* fetch the session JWT (export, organizations) */
+	const char *organization; /* org_... or slug to make active, or NULL */
+	const char *jwt_template; /* mint the token from this template, or NULL */
+	bool end_now;		  /* end the session right after authentication */
 	clerk_ask_fn ask;
 	void *ask_ctx;
 };
@@ -42,11 +46,16 @@ struct clerk_result {
 	/* secret: in, a stored client token to reuse (or NULL); out, the
 	 * newest one FAPI handed out */
 	char *client_token;
-	bool used_stored_token;	    /* began with a stored client token */
-	bool stored_token_rejected; /* the stored client was refused and dropped */
-	bool client_reusable;	    /* signed in and its sessions removed */
-	char factor[32];	    /* strategy used for a further step, or "" */
-	char detail[256];	    /* why, for the administrator (raw: sanitise) */
+	bool used_stored_token;	      /* began with a stored client token */
+	bool stored_token_rejected;   /* the stored client was refused and dropped */
+	bool client_reusable;	      /* signed in and its sessions removed */
+	char factor[32];	      /* strategy used for a further step, or "" */
+	char session_id[FAPI_ID_MAX]; /* the created session */
+	char user_id[FAPI_ID_MAX];
+	char *session_jwt;  /* secret: the token for later stages, or NULL */
+	bool org_refused;   /* the organization could not be activated */
+	bool session_ended; /* ended or removed before returning */
+	char detail[256];   /* why, for the administrator (raw: sanitise) */
 };
 
 /* Prepare r: zero it, with client_token (owned by r from now on) to reuse. */
@@ -57,5 +66,10 @@ enum outcome clerk_login(const struct clerk_client *c, const struct clerk_login 
 			 struct clerk_result *r);
 
 void clerk_result_clear(struct clerk_result *r);
+
+/* End a session with the client that holds it (the session stage).
+ * Returns 0 when FAPI confirmed it. */
+int clerk_end_session(const struct clerk_client *c, const char *client_token,
+		      const char *session_id, char *err, size_t errsize);
 
 #endif

@@ -39,6 +39,11 @@ enum kind {
 	K_FACTOR,     /* a second-factor strategy */
 	K_TRIES,      /* 1 to MAX_TRIES_MAX */
 	K_STATE_DIR,  /* absolute path (created when missing), or none */
+	K_NAME,	      /* letters, digits, '_' and '-' */
+	K_ROLES,      /* comma-separated names, "org:" prefixes allowed */
+	K_PEM,	      /* absolute path of a file, or a key on one line */
+	K_AUTHORIZE,  /* auth | account */
+	K_END,	      /* close | auth | never */
 };
 
 struct key_def {
@@ -62,6 +67,14 @@ static const struct key_def keys[] = {
 	{ "factor", K_FACTOR, AT(factor) },
 	{ "max_tries", K_TRIES, AT(max_tries) },
 	{ "state_dir", K_STATE_DIR, AT(state_dir) },
+	{ "export_env", K_FLAG, AT(export_env) },
+	{ "jwt_template", K_NAME, AT(jwt_template) },
+	{ "jwt_key", K_PEM, AT(jwt_key) },
+	{ "organization", K_NAME, AT(organization) },
+	{ "require_organization", K_FLAG, AT(require_organization) },
+	{ "allowed_roles", K_ROLES, AT(allowed_roles) },
+	{ "authorize", K_AUTHORIZE, AT(authorize) },
+	{ "end_session", K_END, AT(end_session) },
 	{ "debug", K_FLAG, AT(debug) },
 	{ "use_first_pass", K_FLAG, AT(use_first_pass) },
 	{ "try_first_pass", K_FLAG, AT(try_first_pass) },
@@ -273,6 +286,32 @@ static int conf_set(struct conf *c, const struct key_def *k, const char *v, cons
 			return fail(err, errsize, o, k->name,
 				    "expected an absolute path or none, got '%s'", v);
 		break;
+	case K_NAME:
+	case K_ROLES:
+		for (const char *p = v; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+			      (k->kind == K_ROLES && (*p == ',' || *p == ':'))))
+				return fail(err, errsize, o, k->name,
+					    "only letters, digits, '_' and '-'%s are allowed",
+					    k->kind == K_ROLES ? " (and ',' between roles)" : "");
+		if (strlen(v) > 128)
+			return fail(err, errsize, o, k->name, "longer than 128 characters");
+		break;
+	case K_PEM:
+		if (v[0] == '/' && (stat(v, &st) != 0 || !S_ISREG(st.st_mode)))
+			return fail(err, errsize, o, k->name, "'%s' is not an existing file", v);
+		break;
+	case K_AUTHORIZE:
+		if (strcmp(v, "auth") != 0 && strcmp(v, "account") != 0)
+			return fail(err, errsize, o, k->name, "expected auth or account, got '%s'",
+				    v);
+		break;
+	case K_END:
+		if (strcmp(v, "close") != 0 && strcmp(v, "auth") != 0 && strcmp(v, "never") != 0)
+			return fail(err, errsize, o, k->name,
+				    "expected close, auth or never, got '%s'", v);
+		break;
 	case K_IDENTIFIER:
 		if (check_identifier_format(v) != 0)
 			return fail(err, errsize, o, k->name,
@@ -433,6 +472,15 @@ static int conf_finish(struct conf *c, char *err, size_t errsize)
 		return -1;
 	if (c->max_tries == 0)
 		c->max_tries = DEFAULT_MAX_TRIES;
+	if (c->authorize == NULL && (c->authorize = strdup("account")) == NULL)
+		return -1;
+	if (c->end_session == NULL && (c->end_session = strdup("close")) == NULL)
+		return -1;
+	if (c->require_organization && c->organization == NULL) {
+		snprintf(err, errsize,
+			 "require_organization needs organization = org_... or a slug");
+		return -1;
+	}
 	if (c->state_dir == NULL && (c->state_dir = strdup(PAM_CLERK_STATE_DIR)) == NULL)
 		return -1;
 	if (strcmp(c->state_dir, "none") == 0) {
@@ -507,6 +555,12 @@ void conf_free(struct conf *c)
 	free(c->api_version);
 	free(c->factor);
 	free(c->state_dir);
+	free(c->jwt_template);
+	free(c->jwt_key);
+	free(c->organization);
+	free(c->allowed_roles);
+	free(c->authorize);
+	free(c->end_session);
 	memset(c, 0, sizeof *c);
 }
 

@@ -300,6 +300,23 @@ int fapi_parse_sign_in(const char *body, size_t len, long http_status, struct fa
 	return rc;
 }
 
+char *fapi_parse_token(const char *body, size_t len, char *err, size_t errsize)
+{
+	struct json_object *root = parse_json(body, len, err, errsize);
+	if (root == NULL)
+		return NULL;
+	struct json_object *jwt = member(root, "jwt", json_type_string);
+	char *out = NULL;
+	if (jwt == NULL || json_object_get_string_len(jwt) == 0 ||
+	    memchr(json_object_get_string(jwt), '\0', (size_t)json_object_get_string_len(jwt)))
+		snprintf(err, errsize, "token answer without a usable jwt");
+	else if ((out = strdup(json_object_get_string(jwt))) != NULL)
+		explicit_bzero((char *)(uintptr_t)json_object_get_string(jwt),
+			       (size_t)json_object_get_string_len(jwt));
+	json_object_put(root);
+	return out;
+}
+
 int fapi_parse_dev_browser(const char *body, size_t len, char *out, size_t outsize, char *err,
 			   size_t errsize)
 {

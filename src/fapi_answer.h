@@ -39,6 +39,10 @@ struct fapi_answer {
 int fapi_parse_sign_in(const char *body, size_t len, long http_status, struct fapi_answer *a,
 		       char *err, size_t errsize);
 
+/* Parse a token answer ({"object":"token","jwt":"..."}, as the tokens
+ * endpoints send it) into a malloc'd JWT (wipe with secret_free). */
+char *fapi_parse_token(const char *body, size_t len, char *err, size_t errsize);
+
 /* Parse POST /v1/dev_browser's answer: copies its "id" to out. */
 int fapi_parse_dev_browser(const char *body, size_t len, char *out, size_t outsize, char *err,
 			   size_t errsize);

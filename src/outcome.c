@@ -29,6 +29,9 @@ static const struct outcome_info outcomes[OUTCOME_COUNT] = {
 				    "Clerk asks for a verification code, which this login "
 				    "cannot prompt for." },
 	[OUTCOME_TOO_MANY_CODES] = { "too_many_codes", PAM_MAXTRIES, "Too many wrong codes." },
+	/* A token that does not verify is an attack or a misconfiguration. */
+	[OUTCOME_JWT_INVALID] = { "jwt_invalid", PAM_AUTH_ERR, NULL },
+	[OUTCOME_NOT_AUTHORIZED] = { "not_authorized", PAM_AUTH_ERR, NULL },
 	[OUTCOME_UNKNOWN_STATUS] = { "unknown_status", PAM_AUTH_ERR, NULL },
 	[OUTCOME_SESSION_EXISTS] = { "session_exists", PAM_AUTH_ERR, NULL },
 	[OUTCOME_REJECTED] = { "rejected", PAM_AUTH_ERR, NULL },

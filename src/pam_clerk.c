@@ -2,11 +2,16 @@
  * from conf.c (settings), clerk.c (the sign-in) and outcome.c (the codes). */
 #include "config.h"
 
+#include "authz.h"
+#include "buf.h"
 #include "clerk.h"
 #include "conf.h"
+#include "jwks.h"
 #include "outcome.h"
 #include "sanitize.h"
 #include "state.h"
+
+#include <stdbool.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,35 +25,57 @@
 #include <security/pam_modules.h>
 
 #define EXPORT	       __attribute__((visibility("default")))
-#define DATA_KEY       "pam_clerk/auth_result"
+#define DATA_KEY       "pam_clerk/login"
 #define IDENTIFIER_MAX 512
 
-/* What authenticate leaves for setcred and acct_mgmt in this handle. */
-struct auth_result {
+/* What authenticate leaves for setcred, acct_mgmt and the session stage
+ * in this handle. Copied into children when the host forks; never holds a
+ * curl handle (PAM-NOTES 5). */
+struct login_data {
 	int retval;
-	char user[];
+	char user[IDENTIFIER_MAX];
+	char session_id[FAPI_ID_MAX];
+	char *client_token; /* secret: to end the session at close */
+	int verified;	    /* claims come from a verified JWT */
+	struct jwt_claims claims;
 };
 
-static void free_auth_result(pam_handle_t *pamh, void *data, int error_status)
+static void free_login_data(pam_handle_t *pamh, void *data, int error_status)
 {
 	(void)pamh;
 	(void)error_status;
-	free(data);
+	struct login_data *d = data;
+	secret_free(d->client_token);
+	explicit_bzero(d, sizeof *d);
+	free(d);
 }
 
-static void remember_result(pam_handle_t *pamh, const char *user, int retval)
+/* Record the result; takes r's client token when the session stage will
+ * need it to end the session. */
+static void remember(pam_handle_t *pamh, const char *user, int retval, struct clerk_result *r,
+		     const struct jwt_claims *claims, bool end_at_close)
 {
-	size_t n = user ? strlen(user) : 0;
-	struct auth_result *r = malloc(sizeof *r + n + 1);
-	if (r == NULL)
+	struct login_data *d = calloc(1, sizeof *d);
+	if (d == NULL)
 		return;
-	r->retval = retval;
-	memcpy(r->user, user ? user : "", n + 1);
-	if (pam_set_data(pamh, DATA_KEY, r, free_auth_result) != PAM_SUCCESS)
-		free(r);
+	d->retval = retval;
+	snprintf(d->user, sizeof d->user, "%s", user ? user : "");
+	if (r != NULL && retval == PAM_SUCCESS) {
+		snprintf(d->session_id, sizeof d->session_id, "%s", r->session_id);
+		if (end_at_close && !r->session_ended) {
+			d->client_token = r->client_token;
+			r->client_token = NULL;
+		}
+	}
+	if (claims != NULL) {
+		d->claims = *claims;
+		d->verified = 1;
+	}
+	if (pam_set_data(pamh, DATA_KEY, d, free_login_data) != PAM_SUCCESS)
+		free_login_data(pamh, d, 0);
 }
 
-static const struct auth_result *recall_result(pam_handle_t *pamh)
+static const struct login_data *recall(pam_handle_t *pamh)
 {
 	const void *data = NULL;
 	if (pam_get_data(pamh, DATA_KEY, &data) != PAM_SUCCESS)
@@ -143,6 +170,79 @@ static int ask_user(void *ctx, const char *prompt, char **answer)
 	return 0;
 }
 
+static struct clerk_client client_for(const struct conf *cfg)
+{
+	struct clerk_client c = {
+		.fapi_url = cfg->frontend_api,
+		.api_version = cfg->api_version,
+		.http = { .cafile = cfg->cafile,
+			  .capath = cfg->capath,
+			  .proxy = cfg->proxy,
+			  .timeout_ms = cfg->timeout * 1000,
+			  .connect_timeout_ms = cfg->connect_timeout * 1000,
+			  .user_agent = "pam_clerk/" PACKAGE_VERSION },
+	};
+	return c;
+}
+
+/* Only these need the session JWT; a plain sign-in pays no request for it. */
+static bool wants_token(const struct conf *cfg)
+{
+	return cfg->export_env || cfg->organization != NULL || authz_has_rules(cfg) ||
+	       cfg->jwt_template != NULL;
+}
+
+/* The JWT later stages will trust: verified before any claim is used. */
+static enum outcome verify_session(pam_handle_t *pamh, const struct conf *cfg,
+				   struct clerk_result *r, struct jwt_claims *claims)
+{
+	struct clerk_client client = client_for(cfg);
+	struct jwks_source src = { cfg->frontend_api, &client.http, cfg->state_dir, cfg->jwt_key };
+	char why[300] = "", s_why[400];
+	if (r->session_jwt == NULL) {
+		snprintf(r->detail, sizeof r->detail, "no session token in Clerk's answer");
+		return OUTCOME_BAD_RESPONSE;
+	}
+	int rc = jwks_verify(&src, r->session_jwt, r->session_id, r->user_id, claims, &r->requests,
+			     why, sizeof why);
+	if (rc == 0)
+		return OUTCOME_SUCCESS;
+	snprintf(r->detail, sizeof r->detail, "session JWT: %.200s", why);
+	if (rc > 0) /* the keys could not be fetched */
+		return rc == HTTP_ERR_TIMEOUT	? OUTCOME_TIMEOUT
+		       : rc == HTTP_ERR_TLS	? OUTCOME_TLS_ERROR
+		       : rc == HTTP_ERR_CONNECT ? OUTCOME_NETWORK_ERROR
+						: OUTCOME_BAD_RESPONSE;
+	pam_syslog(pamh, LOG_ERR, "session JWT REFUSED for session %s: %s", r->session_id,
+		   sanitize(s_why, sizeof s_why, why));
+	return OUTCOME_JWT_INVALID;
+}
+
+static void export_env(pam_handle_t *pamh, const struct clerk_result *r, const struct jwt_claims *c)
+{
+	const struct {
+		const char *name;
+		const char *value;
+	} vars[] = {
+		{ "CLERK_SESSION_TOKEN", r->session_jwt },
+		{ "CLERK_SESSION_ID", r->session_id },
+		{ "CLERK_USER_ID", c->sub },
+		{ "CLERK_ORG_ID", c->org_id },
+		{ "CLERK_ORG_ROLE", c->org_role },
+		{ "CLERK_ORG_SLUG", c->org_slug },
+	};
+	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+		struct buf b;
+		buf_init(&b, 64 * 1024);
+		if (vars[i].value != NULL && vars[i].value[0] != '\0' &&
+		    buf_append_str(&b, vars[i].name) == 0 && buf_append(&b, "=", 1) == 0 &&
+		    buf_append_str(&b, vars[i].value) == 0 &&
+		    pam_putenv(pamh, b.data) != PAM_SUCCESS)
+			pam_syslog(pamh, LOG_ERR, "could not export %s", vars[i].name);
+		buf_wipe(&b);
+	}
+}
+
 /* Sign in with the stored client for this identifier, if any, and keep the
  * client afterwards when it can be reused safely. */
 static void sign_in(pam_handle_t *pamh, const struct conf *cfg, const char *identifier,
@@ -160,16 +260,7 @@ static void sign_in(pam_handle_t *pamh, const struct conf *cfg, const char *iden
 		pam_syslog(pamh, keep ? LOG_WARNING : LOG_DEBUG, "state_dir: %s",
 			   sanitize(s_why, sizeof s_why, why));
 	}
-	struct clerk_client client = {
-		.fapi_url = cfg->frontend_api,
-		.api_version = cfg->api_version,
-		.http = { .cafile = cfg->cafile,
-			  .capath = cfg->capath,
-			  .proxy = cfg->proxy,
-			  .timeout_ms = cfg->timeout * 1000,
-			  .connect_timeout_ms = cfg->connect_timeout * 1000,
-			  .user_agent = "pam_clerk/" PACKAGE_VERSION },
-	};
+	struct clerk_client client = client_for(cfg);
 	struct clerk_login login = {
 		.identifier = identifier,
 		.password = password,
@@ -178,6 +269,10 @@ static void sign_in(pam_handle_t *pamh, const struct conf *cfg, const char *iden
 		.keep_client = keep,
 		.ask = ask_user,
 		.ask_ctx = pamh,
+		.want_token = wants_token(cfg),
+		.organization = cfg->organization,
+		.jwt_template = cfg->jwt_template,
+		.end_now = strcmp(cfg->end_session, "auth") == 0,
 	};
 	clerk_result_init(r, stored);
 	clerk_login(&client, &login, r);
@@ -229,12 +324,27 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct conf *cfg)
 	} else {
 		sign_in(pamh, cfg, identifier, password, &r);
 	}
+	struct jwt_claims claims;
+	bool verified = false;
+	if (r.outcome == OUTCOME_SUCCESS && wants_token(cfg)) {
+		r.outcome = verify_session(pamh, cfg, &r, &claims);
+		verified = r.outcome == OUTCOME_SUCCESS;
+		char deny[200];
+		if (verified && strcmp(cfg->authorize, "auth") == 0 &&
+		    authz_check(cfg, &claims, deny, sizeof deny) != 0) {
+			snprintf(r.detail, sizeof r.detail, "%s", deny);
+			r.outcome = OUTCOME_NOT_AUTHORIZED;
+		}
+	}
 	log_attempt(pamh, cfg, user, identifier, &r);
 	tell_user(pamh, flags, &r);
 	rc = outcome_info(r.outcome)->pam_code;
+	if (rc == PAM_SUCCESS && cfg->export_env)
+		export_env(pamh, &r, &claims);
+	remember(pamh, user, rc, &r, verified ? &claims : NULL,
+		 strcmp(cfg->end_session, "close") == 0);
 	clerk_result_clear(&r);
 	explicit_bzero(identifier, sizeof identifier);
-	remember_result(pamh, user, rc);
 	return rc;
 }
 
@@ -265,7 +375,7 @@ EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	struct conf cfg;
 	int rc = load_conf(pamh, &cfg, argc, argv);
 	if (rc != PAM_SUCCESS) {
-		remember_result(pamh, NULL, rc);
+		remember(pamh, NULL, rc, NULL, NULL, false);
 		return rc;
 	}
 	rc = authenticate(pamh, flags, &cfg);
@@ -279,27 +389,39 @@ EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **
 	(void)flags;
 	(void)argc;
 	(void)argv;
-	const struct auth_result *r = recall_result(pamh);
-	return r != NULL ? r->retval : PAM_IGNORE;
+	const struct login_data *d = recall(pamh);
+	return d != NULL ? d->retval : PAM_IGNORE;
 }
 
-/* A user this module signed in, in this handle, is allowed; anyone else
- * is not ours to judge yet (PAM_IGNORE). */
+/* For a user this module signed in (in this handle): the organization and
+ * role rules on the verified claims. Anyone else is not ours (PAM_IGNORE). */
 EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)flags;
-	(void)argc;
-	(void)argv;
-	const struct auth_result *r = recall_result(pamh);
+	const struct login_data *d = recall(pamh);
 	const char *user = NULL;
-	if (r == NULL || r->retval != PAM_SUCCESS ||
+	if (d == NULL || d->retval != PAM_SUCCESS ||
 	    pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || user == NULL ||
-	    strcmp(user, r->user) != 0)
+	    strcmp(user, d->user) != 0)
 		return PAM_IGNORE;
-	return PAM_SUCCESS;
+	struct conf cfg;
+	if (load_conf(pamh, &cfg, argc, argv) != PAM_SUCCESS)
+		return PAM_SERVICE_ERR;
+	int rc = PAM_SUCCESS;
+	char why[200], s_user[300];
+	if (authz_has_rules(&cfg)) {
+		if (!d->verified)
+			snprintf(why, sizeof why, "no verified session token (rules need one)");
+		if (!d->verified || authz_check(&cfg, &d->claims, why, sizeof why) != 0) {
+			pam_syslog(pamh, LOG_NOTICE, "user=%s account refused: %s",
+				   sanitize(s_user, sizeof s_user, user), why);
+			rc = PAM_PERM_DENIED;
+		}
+	}
+	conf_free(&cfg);
+	return rc;
 }
 
-/* Sessions hold no Clerk state yet: opening and closing always succeed. */
 EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)pamh;
@@ -309,12 +431,25 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 	return PAM_SUCCESS;
 }
 
+/* end_session=close: the Clerk session this login created ends with the
+ * PAM session, so a host's logins do not pile up in the user's account. */
 EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	(void)pamh;
 	(void)flags;
-	(void)argc;
-	(void)argv;
+	const struct login_data *d = recall(pamh);
+	if (d == NULL || d->client_token == NULL || d->session_id[0] == '\0')
+		return PAM_SUCCESS;
+	struct conf cfg;
+	if (load_conf(pamh, &cfg, argc, argv) != PAM_SUCCESS)
+		return PAM_SUCCESS; /* logged; closing must not fail the logout */
+	struct clerk_client client = client_for(&cfg);
+	char why[300] = "", s_why[400];
+	if (clerk_end_session(&client, d->client_token, d->session_id, why, sizeof why) == 0)
+		pam_syslog(pamh, LOG_INFO, "session %s ended", d->session_id);
+	else
+		pam_syslog(pamh, LOG_WARNING, "session %s not ended: %s", d->session_id,
+			   sanitize(s_why, sizeof s_why, why));
+	conf_free(&cfg);
 	return PAM_SUCCESS;
 }
 

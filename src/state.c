@@ -48,18 +48,9 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-int state_open(struct state *st, const char *dir, const char *identifier, long wait_ms, char *err,
-	       size_t errsize)
+int state_dir_open(const char *dir, char *err, size_t errsize)
 {
 	struct stat sb;
-	const char *why;
-	char lock[80];
-
-	st->dirfd = st->lockfd = -1;
-	if (hash_name(identifier, st->name) != 0) {
-		snprintf(err, errsize, "cannot hash the identifier");
-		return -1;
-	}
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && mkdir(dir, 0700) == 0)
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -67,12 +58,28 @@ int state_open(struct state *st, const char *dir, const char *identifier, long w
 		snprintf(err, errsize, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	why = fstat(fd, &sb) != 0 ? "cannot stat" : unsafe(&sb, 1);
+	const char *why = fstat(fd, &sb) != 0 ? "cannot stat" : unsafe(&sb, 1);
 	if (why != NULL) {
 		snprintf(err, errsize, "%s: %s; not using it", dir, why);
 		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+int state_open(struct state *st, const char *dir, const char *identifier, long wait_ms, char *err,
+	       size_t errsize)
+{
+	char lock[80];
+
+	st->dirfd = st->lockfd = -1;
+	if (hash_name(identifier, st->name) != 0) {
+		snprintf(err, errsize, "cannot hash the identifier");
+		return -1;
+	}
+	int fd = state_dir_open(dir, err, errsize);
+	if (fd < 0)
+		return -1;
 	snprintf(lock, sizeof lock, "%s.lock", st->name);
 	int lfd = openat(fd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lfd < 0) {
@@ -98,6 +105,63 @@ int state_open(struct state *st, const char *dir, const char *identifier, long w
 	return 0;
 }
 
+int state_file_read(int dirfd, const char *name, struct buf *out, time_t *mtime, char *err,
+		    size_t errsize)
+{
+	struct stat sb;
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(err, errsize, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	const char *why = fstat(fd, &sb) != 0 ? "cannot stat" : unsafe(&sb, 0);
+	if (why == NULL) {
+		char chunk[1024];
+		ssize_t r;
+		while ((r = read(fd, chunk, sizeof chunk)) > 0)
+			if (buf_append(out, chunk, (size_t)r) != 0) {
+				why = "too large";
+				break;
+			}
+		explicit_bzero(chunk, sizeof chunk);
+		if (r < 0)
+			why = "read failed";
+	}
+	close(fd);
+	if (mtime != NULL)
+		*mtime = sb.st_mtime;
+	if (why != NULL) {
+		snprintf(err, errsize, "%s: %s", name, why);
+		return -1;
+	}
+	return 0;
+}
+
+int state_file_write(int dirfd, const char *name, const char *data, size_t len)
+{
+	char tmp[256];
+	int rc = -1;
+	if (snprintf(tmp, sizeof tmp, "%s.%ld.tmp", name, (long)getpid()) >= (int)sizeof tmp)
+		return -1;
+	unlinkat(dirfd, tmp, 0);
+	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (write(fd, data, len) == (ssize_t)len && fsync(fd) == 0)
+		rc = 0;
+	if (close(fd) != 0)
+		rc = -1;
+	/* Rename is atomic: a reader sees the old file or the new, never half. */
+	if (rc == 0 && renameat(dirfd, tmp, dirfd, name) == 0) {
+		fsync(dirfd);
+		return 0;
+	}
+	unlinkat(dirfd, tmp, 0);
+	return -1;
+}
+
 static int valid_token(const char *t, size_t n)
 {
 	if (n == 0)
@@ -111,46 +175,26 @@ static int valid_token(const char *t, size_t n)
 char *state_load(struct state *st, char *err, size_t errsize)
 {
 	char file[80];
-	struct stat sb;
-	const char *why = NULL;
 	struct buf b;
 
 	err[0] = '\0';
 	if (st->dirfd < 0)
 		return NULL;
 	snprintf(file, sizeof file, "%s.token", st->name);
-	int fd = openat(st->dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno != ENOENT)
-			snprintf(err, errsize, "stored client: %s", strerror(errno));
-		return NULL;
-	}
 	buf_init(&b, TOKEN_FILE_MAX);
-	if (fstat(fd, &sb) != 0)
-		why = "cannot stat";
-	else if ((why = unsafe(&sb, 0)) == NULL) {
-		char chunk[1024];
-		ssize_t r;
-		while ((r = read(fd, chunk, sizeof chunk)) > 0)
-			if (buf_append(&b, chunk, (size_t)r) != 0) {
-				why = "too large";
-				break;
-			}
-		explicit_bzero(chunk, sizeof chunk);
-	}
-	close(fd);
+	int rc = state_file_read(st->dirfd, file, &b, NULL, err, errsize);
 	size_t magic = sizeof MAGIC - 1;
 	const char *text = buf_str(&b);
 	char *token = NULL;
-	if (why == NULL &&
-	    (b.len <= magic + 1 || memcmp(text, MAGIC, magic) != 0 || text[b.len - 1] != '\n' ||
-	     !valid_token(text + magic, b.len - magic - 1)))
-		why = "corrupt";
-	if (why == NULL)
+	if (rc == 0 && b.len > magic + 1 && memcmp(text, MAGIC, magic) == 0 &&
+	    text[b.len - 1] == '\n' && valid_token(text + magic, b.len - magic - 1))
 		token = strndup(text + magic, b.len - magic - 1);
+	else if (rc == 0)
+		snprintf(err, errsize, "stored client file corrupt; removed");
 	buf_wipe(&b);
-	if (why != NULL) {
-		snprintf(err, errsize, "stored client file %s; removed", why);
+	if (rc < 0 || (rc == 0 && token == NULL)) {
+		if (rc < 0)
+			snprintf(err + strlen(err), errsize - strlen(err), "; removed");
 		state_drop(st);
 	}
 	return token;
@@ -158,33 +202,19 @@ char *state_load(struct state *st, char *err, size_t errsize)
 
 int state_save(struct state *st, const char *token)
 {
-	char file[80], tmp[96];
+	char file[80];
 	struct buf b;
 	int rc = -1;
 
 	if (st->dirfd < 0 || !valid_token(token, strlen(token)))
 		return -1;
 	snprintf(file, sizeof file, "%s.token", st->name);
-	snprintf(tmp, sizeof tmp, "%s.token.%ld", st->name, (long)getpid());
-	unlinkat(st->dirfd, tmp, 0);
-	int fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
 	buf_init(&b, TOKEN_FILE_MAX);
 	if (buf_append_str(&b, MAGIC) == 0 && buf_append_str(&b, token) == 0 &&
-	    buf_append(&b, "\n", 1) == 0 && write(fd, b.data, b.len) == (ssize_t)b.len &&
-	    fsync(fd) == 0)
-		rc = 0;
+	    buf_append(&b, "\n", 1) == 0)
+		rc = state_file_write(st->dirfd, file, b.data, b.len);
 	buf_wipe(&b);
-	if (close(fd) != 0)
-		rc = -1;
-	/* Rename is atomic: a reader sees the old token or the new, never half. */
-	if (rc == 0 && renameat(st->dirfd, tmp, st->dirfd, file) == 0) {
-		fsync(st->dirfd);
-		return 0;
-	}
-	unlinkat(st->dirfd, tmp, 0);
-	return -1;
+	return rc;
 }
 
 void state_drop(struct state *st)

@@ -4,6 +4,7 @@
 #define PAM_CLERK_STATE_H
 
 #include <stddef.h>
+#include <time.h>
 
 struct state {
 	int dirfd;     /* -1: no state kept */
@@ -29,5 +30,16 @@ void state_drop(struct state *st);
 
 /* Unlock and close; safe on a state that failed to open. */
 void state_close(struct state *st);
+
+/* The building blocks, for other files kept in state_dir. */
+struct buf;
+/* Open (creating 0700) a directory only the running user can use; fd or -1. */
+int state_dir_open(const char *dir, char *err, size_t errsize);
+/* Read a 0600 file of ours into out (at most out->max bytes); its mtime
+ * in *mtime if not NULL. 0, 1 when missing, -1 unsafe or unreadable. */
+int state_file_read(int dirfd, const char *name, struct buf *out, time_t *mtime, char *err,
+		    size_t errsize);
+/* Replace a file atomically (temp file, fsync, rename). 0 or -1. */
+int state_file_write(int dirfd, const char *name, const char *data, size_t len);
 
 #endif

@@ -45,6 +45,7 @@ class PamResult:
         self.info = out.get("info", [])
         self.errors = out.get("errors", [])
         self.rounds = out.get("rounds", 0)
+        self.env = out.get("env", {})
         self.signals_before = out.get("signals_before")
         self.signals_after = out.get("signals_after")
         self.stderr = stderr

@@ -52,6 +52,9 @@ def main():
             out["rounds"] += 1
         out["info"] = list(res.info)
         out["errors"] = list(res.errors)
+        for case, (op, _, _) in zip(cases, req["ops"]):
+            if op == "getenvlist":
+                out["env"] = dict(case.pam_env or {})
     except pypamtest.PamTestError as e:
         out["ok"] = False
         text = str(e.args[0]) if e.args else str(e)

@@ -80,7 +80,14 @@ def test_setcred_and_acct_mgmt_follow_a_success(pam, emu):
                                           ("open_session", "PAM_SUCCESS"),
                                           ("close_session", "PAM_SUCCESS")])
     assert r.ok, r
-    assert len(emu.requests()) == 1
+    # The sign-in, then (end_session=close) the session ends with the PAM session.
+    assert [q["path"] for q in emu.requests()] == [
+        "/v1/client/sign_ins", "/v1/client/sessions/%s/end" % sessions(emu)[0]["id"]]
+    assert sessions(emu)[0]["status"] == "ended"
+
+
+def sessions(emu):
+    return emu.control("GET", "sessions")
 
 
 def test_setcred_replays_a_failure(pam, emu):

@@ -592,6 +592,23 @@ static const struct key_case key_cases[] = {
 	  { "TOTP", "sms", "email_link", "passkey" },
 	  "totp, phone_code" },
 	{ "max_tries", { "1", "3", "10" }, { "0", "11", "three", "-1" }, "1 to 10" },
+	{ "export_env", { "yes", "no" }, { "sometimes" }, "yes or no" },
+	{ "jwt_template",
+	  { "pam", "my-template_2" },
+	  { "a/b", "x y", "t.json" },
+	  "letters, digits" },
+	{ "jwt_key",
+	  { "@FILE@", "MIIBIjANBgkq" },
+	  { "/nonexistent/key.pem" },
+	  "not an existing file" },
+	{ "organization", { "org_2abc", "ops" }, { "org/../x", "o p" }, "letters, digits" },
+	{ "require_organization", { "no", "off" }, { "2" }, "yes or no" },
+	{ "allowed_roles",
+	  { "admin", "admin,member", "org:admin" },
+	  { "admin member", "a;b" },
+	  "letters, digits" },
+	{ "authorize", { "auth", "account" }, { "session", "AUTH" }, "auth or account" },
+	{ "end_session", { "close", "auth", "never" }, { "logout", "" }, "close, auth or never" },
 	{ "state_dir",
 	  { "/var/lib/pam_clerk", "none", "@DIR@" },
 	  { "var/lib/pam_clerk", "./state", "None" },
@@ -958,26 +975,30 @@ static void test_key_names(void **state)
 {
 	(void)state;
 	static const char *const want[] = {
-		"conf",		  "publishable_key", "frontend_api", "identifier",
-		"cafile",	  "capath",	     "timeout",	     "connect_timeout",
-		"proxy",	  "api_version",     "debug",	     "use_first_pass",
-		"try_first_pass", "factor",	     "max_tries",    "state_dir",
+		"conf",		  "publishable_key", "frontend_api",
+		"identifier",	  "cafile",	     "capath",
+		"timeout",	  "connect_timeout", "proxy",
+		"api_version",	  "debug",	     "use_first_pass",
+		"try_first_pass", "factor",	     "max_tries",
+		"state_dir",	  "export_env",	     "jwt_template",
+		"jwt_key",	  "organization",    "require_organization",
+		"allowed_roles",  "authorize",	     "end_session",
 	};
 	size_t n = 0;
 	while (conf_key_name(n) != NULL)
 		n++;
-	assert_int_equal(n, 16);
-	assert_null(conf_key_name(16));
+	assert_int_equal(n, 24);
+	assert_null(conf_key_name(24));
 	assert_null(conf_key_name(1000));
 	assert_null(conf_key_name(SIZE_MAX));
-	for (size_t i = 0; i < 16; i++) {
+	for (size_t i = 0; i < 24; i++) {
 		bool found = false;
-		for (size_t j = 0; j < 16; j++)
+		for (size_t j = 0; j < 24; j++)
 			found = found || strcmp(conf_key_name(j), want[i]) == 0;
 		if (!found)
 			print_error("key %s missing from conf_key_name\n", want[i]);
 		assert_true(found);
-		for (size_t j = i + 1; j < 16; j++)
+		for (size_t j = i + 1; j < 24; j++)
 			assert_string_not_equal(conf_key_name(i), conf_key_name(j));
 	}
 }
