@@ -3,6 +3,7 @@
 #include "conf.h"
 
 #include "fapi_url.h"
+#include "offline.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,11 +20,12 @@
 #define SECONDS_MAX    60
 #define IDENTIFIER_MAX 256
 
-#define DEFAULT_API_VERSION	"2026-05-12"
-#define DEFAULT_TIMEOUT		10
-#define DEFAULT_CONNECT_TIMEOUT 5
-#define DEFAULT_MAX_TRIES	3
-#define MAX_TRIES_MAX		10
+#define DEFAULT_API_VERSION	     "2026-05-12"
+#define DEFAULT_TIMEOUT		     10
+#define DEFAULT_CONNECT_TIMEOUT	     5
+#define DEFAULT_MAX_TRIES	     3
+#define MAX_TRIES_MAX		     10
+#define DEFAULT_OFFLINE_MAX_FAILURES 5
 
 enum kind {
 	K_CONF, /* only as a module argument */
@@ -44,6 +46,8 @@ enum kind {
 	K_PEM,	      /* absolute path of a file, or a key on one line */
 	K_AUTHORIZE,  /* auth | account */
 	K_END,	      /* close | auth | never */
+	K_HOURS,      /* 0 to OFFLINE_MAX_HOURS */
+	K_FAILURES,   /* 1 to 100 */
 };
 
 struct key_def {
@@ -75,6 +79,10 @@ static const struct key_def keys[] = {
 	{ "allowed_roles", K_ROLES, AT(allowed_roles) },
 	{ "authorize", K_AUTHORIZE, AT(authorize) },
 	{ "end_session", K_END, AT(end_session) },
+	{ "secret_key_file", K_FILE, AT(secret_key_file) },
+	{ "backend_api", K_URL, AT(backend_api_arg) },
+	{ "offline_cache", K_HOURS, AT(offline_cache) },
+	{ "offline_max_failures", K_FAILURES, AT(offline_max_failures) },
 	{ "debug", K_FLAG, AT(debug) },
 	{ "use_first_pass", K_FLAG, AT(use_first_pass) },
 	{ "try_first_pass", K_FLAG, AT(try_first_pass) },
@@ -281,6 +289,18 @@ static int conf_set(struct conf *c, const struct key_def *k, const char *v, cons
 		*(long *)(void *)((char *)c + k->offset) = n;
 		return 0;
 	}
+	case K_HOURS:
+	case K_FAILURES: {
+		long max = k->kind == K_HOURS ? OFFLINE_MAX_HOURS : 100,
+		     min = k->kind == K_HOURS ? 0 : 1;
+		char *end;
+		long n = (v[0] >= '0' && v[0] <= '9' && strlen(v) <= 5) ? strtol(v, &end, 10) : -1;
+		if (n < min || n > max || *end != '\0')
+			return fail(err, errsize, o, k->name,
+				    "expected a number from %ld to %ld, got '%s'", min, max, v);
+		*(long *)(void *)((char *)c + k->offset) = n;
+		return 0;
+	}
 	case K_STATE_DIR:
 		if (v[0] != '/' && strcmp(v, "none") != 0)
 			return fail(err, errsize, o, k->name,
@@ -472,10 +492,17 @@ static int conf_finish(struct conf *c, char *err, size_t errsize)
 		return -1;
 	if (c->max_tries == 0)
 		c->max_tries = DEFAULT_MAX_TRIES;
+	if (c->offline_max_failures == 0)
+		c->offline_max_failures = DEFAULT_OFFLINE_MAX_FAILURES;
 	if (c->authorize == NULL && (c->authorize = strdup("account")) == NULL)
 		return -1;
 	if (c->end_session == NULL && (c->end_session = strdup("close")) == NULL)
 		return -1;
+	if (fapi_url_normalize(c->backend_api_arg ? c->backend_api_arg : "https://api.clerk.com",
+			       c->backend_api, sizeof c->backend_api, why, sizeof why) != 0) {
+		snprintf(err, errsize, "backend_api: %s", why);
+		return -1;
+	}
 	if (c->require_organization && c->organization == NULL) {
 		snprintf(err, errsize,
 			 "require_organization needs organization = org_... or a slug");
@@ -486,6 +513,10 @@ static int conf_finish(struct conf *c, char *err, size_t errsize)
 	if (strcmp(c->state_dir, "none") == 0) {
 		free(c->state_dir);
 		c->state_dir = NULL;
+	}
+	if (c->offline_cache > 0 && c->state_dir == NULL) {
+		snprintf(err, errsize, "offline_cache needs a state_dir (it is none)");
+		return -1;
 	}
 	return 0;
 }
@@ -561,6 +592,8 @@ void conf_free(struct conf *c)
 	free(c->allowed_roles);
 	free(c->authorize);
 	free(c->end_session);
+	free(c->secret_key_file);
+	free(c->backend_api_arg);
 	memset(c, 0, sizeof *c);
 }
 

@@ -18,15 +18,20 @@ struct conf {
 	char *capath;
 	char *proxy;
 	char *api_version;
-	char *factor;	     /* preferred second factor, or NULL */
-	char *state_dir;     /* where client tokens are kept; NULL: none */
-	long max_tries;	     /* wrong codes before PAM_MAXTRIES */
-	char *jwt_template;  /* mint the exported token from this template */
-	char *jwt_key;	     /* pinned verification key (path or one line) */
-	char *organization;  /* org_... or slug to activate */
-	char *allowed_roles; /* comma-separated roles, or NULL for any */
-	char *authorize;     /* "account" (default) or "auth" */
-	char *end_session;   /* "close" (default), "auth" or "never" */
+	char *factor;		   /* preferred second factor, or NULL */
+	char *state_dir;	   /* where client tokens are kept; NULL: none */
+	long max_tries;		   /* wrong codes before PAM_MAXTRIES */
+	char *jwt_template;	   /* mint the exported token from this template */
+	char *jwt_key;		   /* pinned verification key (path or one line) */
+	char *organization;	   /* org_... or slug to activate */
+	char *allowed_roles;	   /* comma-separated roles, or NULL for any */
+	char *authorize;	   /* "account" (default) or "auth" */
+	char *end_session;	   /* "close" (default), "auth" or "never" */
+	long offline_cache;	   /* hours a cached password is trusted; 0: off */
+	long offline_max_failures; /* wrong offline passwords before refusal */
+	char *secret_key_file;	   /* Backend API key, for users signed in otherwise */
+	char *backend_api_arg;
+	char backend_api[CONF_URL_MAX]; /* https://api.clerk.com unless set */
 	bool export_env;
 	bool require_organization;
 	long timeout;	      /* seconds, whole request */

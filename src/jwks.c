@@ -46,10 +46,11 @@ int jwks_load(const struct jwks_source *src, bool refresh, struct jwt_keys *keys
 	buf_init(&doc, JWKS_MAX);
 	int dirfd = src->state_dir ? state_dir_open(src->state_dir, why, sizeof why) : -1;
 	time_t mtime = 0;
-	/* A cached copy is used while fresh and parseable; anything else refetches. */
+	/* A cached copy is used while fresh and parseable; anything else refetches.
+	 * (A file's mtime may run a tick ahead of time(): a little is allowed.) */
 	if (!refresh && dirfd >= 0 &&
 	    state_file_read(dirfd, JWKS_FILE, &doc, &mtime, why, sizeof why) == 0 &&
-	    time(NULL) - mtime >= 0 && time(NULL) - mtime < JWKS_TTL &&
+	    time(NULL) - mtime > -5 && time(NULL) - mtime < JWKS_TTL &&
 	    jwt_keys_from_jwks(keys, buf_str(&doc), doc.len, why, sizeof why) == 0)
 		goto out;
 	buf_wipe(&doc);

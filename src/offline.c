@@ -2,15 +2,16 @@
 
 #include "offline.h"
 
+#include "buf.h"
+#include "state.h"
+
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,115 +48,18 @@ struct entry {
 	char file[80]; /* <sha256 hex>.offline */
 };
 
-/* --- the safe directory: the rules of state.c ---------------------------- */
-
-static int hash_name(const char *identifier, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	if (EVP_Digest(identifier, strlen(identifier), md, &n, EVP_sha256(), NULL) != 1 || n != 32)
-		return -1;
-	for (unsigned i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	return 0;
-}
-
-/* Only the user running us may own or read anything here, and a record
- * must not be a hard link to some other file. */
-static const char *unsafe(const struct stat *st, int want_dir)
-{
-	if (want_dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode))
-		return want_dir ? "not a directory" : "not a regular file";
-	if (st->st_uid != geteuid())
-		return "not owned by the user running the login";
-	if (st->st_mode & (S_IRWXG | S_IRWXO))
-		return want_dir ? "accessible to group or others (want 0700)"
-				: "accessible to group or others (want 0600)";
-	if (!want_dir && st->st_nlink != 1)
-		return "has other hard links";
-	return NULL;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
+/* --- entries: files in state_dir, by state.c's rules --------------------- */
 
 /* Open state_dir, creating it 0700 when create is set. Returns the
  * descriptor, -1 with the reason in msg, or -2 when it does not exist and
- * create is not set. */
+ * create is not set (a check or a forget never creates it). */
 static int open_dir(const char *dir, int create, char *msg, size_t msgsize)
 {
 	struct stat sb;
-	const char *why;
-	int made = 0;
-
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		if (!create)
-			return -2;
-		if (mkdir(dir, 0700) == 0)
-			made = 1;
-		/* EEXIST: a concurrent login made it first; open what is there. */
-		if (made || errno == EEXIST)
-			fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	}
-	if (fd < 0) {
-		snprintf(msg, msgsize, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (made)
-		(void)fchmod(fd, 0700); /* whatever the umask was */
-	why = fstat(fd, &sb) != 0 ? "cannot stat" : unsafe(&sb, 1);
-	if (why != NULL) {
-		snprintf(msg, msgsize, "%s: %s; not using it", dir, why);
-		close(fd);
-		return -1;
-	}
-	return fd;
+	if (!create && lstat(dir, &sb) != 0 && errno == ENOENT)
+		return -2;
+	return state_dir_open(dir, msg, msgsize);
 }
-
-/* Write data to dirfd/file atomically: a reader sees the old file or the new
- * one, never half of one. The file is 0600. Returns 0 or -1 (errno). */
-static int write_atomic(int dirfd, const char *file, const char *data, size_t len)
-{
-	char tmp[128];
-	int rc = -1, saved = 0;
-
-	snprintf(tmp, sizeof tmp, "%s.%ld", file, (long)getpid());
-	unlinkat(dirfd, tmp, 0);
-	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	size_t done = 0;
-	while (done < len) {
-		ssize_t w = write(fd, data + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		done += (size_t)w;
-	}
-	if (done == len && fchmod(fd, 0600) == 0 && fsync(fd) == 0)
-		rc = 0;
-	saved = errno;
-	if (close(fd) != 0 && rc == 0) {
-		rc = -1;
-		saved = errno;
-	}
-	if (rc == 0 && renameat(dirfd, tmp, dirfd, file) == 0) {
-		fsync(dirfd);
-		return 0;
-	}
-	if (rc == 0)
-		saved = errno;
-	unlinkat(dirfd, tmp, 0);
-	errno = saved;
-	return -1;
-}
-
-/* --- entries -------------------------------------------------------------- */
 
 static void entry_close(struct entry *e)
 {
@@ -178,7 +82,7 @@ static int entry_open(struct entry *e, const char *dir, const char *identifier, 
 		snprintf(msg, msgsize, "no state_dir or no identifier");
 		return -1;
 	}
-	if (hash_name(identifier, name) != 0) {
+	if (state_name(identifier, name) != 0) {
 		snprintf(msg, msgsize, "cannot hash the identifier");
 		return -1;
 	}
@@ -195,34 +99,9 @@ static int entry_open(struct entry *e, const char *dir, const char *identifier, 
 static int entry_lock(struct entry *e, long wait_ms, char *msg, size_t msgsize)
 {
 	char lock[96];
-	struct stat sb;
-	const char *why;
-
 	snprintf(lock, sizeof lock, "%s.lock", e->file);
-	int fd = openat(e->dirfd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-			0600);
-	if (fd < 0) {
-		snprintf(msg, msgsize, "%s/%s: %s", e->dir, lock, strerror(errno));
-		return -1;
-	}
-	why = fstat(fd, &sb) != 0 ? "cannot stat" : unsafe(&sb, 0);
-	if (why != NULL) {
-		snprintf(msg, msgsize, "%s/%s: %s", e->dir, lock, why);
-		close(fd);
-		return -1;
-	}
-	long waited = 0;
-	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= wait_ms) {
-			snprintf(msg, msgsize, "%s/%s: busy", e->dir, lock);
-			close(fd);
-			return -1;
-		}
-		sleep_ms(20);
-		waited += 20;
-	}
-	e->lockfd = fd;
-	return 0;
+	e->lockfd = state_lock_file(e->dirfd, lock, wait_ms, msg, msgsize);
+	return e->lockfd < 0 ? -1 : 0;
 }
 
 /* --- records -------------------------------------------------------------- */
@@ -355,50 +234,23 @@ static int format_record(char *out, size_t outsize, const struct record *rec)
 }
 
 /* Read the entry's record. OFFLINE_OK: loaded into rec. OFFLINE_NONE: there
- * is none. OFFLINE_CORRUPT: *why says what is wrong with it (not removed
- * here). OFFLINE_ERROR: msg says why it could not be read. */
-static enum offline_result read_record(struct entry *e, struct record *rec, const char **why,
-				       char *msg, size_t msgsize)
+ * is none. OFFLINE_CORRUPT: why (of whysize) says what is wrong with it
+ * (not removed here). */
+static enum offline_result read_record(struct entry *e, struct record *rec, char *why,
+				       size_t whysize)
 {
-	char text[RECORD_MAX + 1];
-	struct stat sb;
-	size_t len = 0;
+	struct buf b;
+	const char *bad = NULL;
 
-	*why = NULL;
-	int fd = openat(e->dirfd, e->file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return OFFLINE_NONE;
-		if (errno == ELOOP) {
-			*why = "a symbolic link";
-			return OFFLINE_CORRUPT;
-		}
-		snprintf(msg, msgsize, "%s/%s: %s", e->dir, e->file, strerror(errno));
-		return OFFLINE_ERROR;
-	}
-	if (fstat(fd, &sb) != 0)
-		*why = "cannot stat";
-	else if ((*why = unsafe(&sb, 0)) == NULL && sb.st_size > RECORD_MAX)
-		*why = "too large";
-	while (*why == NULL) {
-		ssize_t r = read(fd, text + len, sizeof text - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			*why = "unreadable";
-			break;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > RECORD_MAX)
-			*why = "too large"; /* it grew under us */
-	}
-	close(fd);
-	if (*why == NULL)
-		*why = parse_record(text, len, rec);
-	explicit_bzero(text, sizeof text);
-	return *why == NULL ? OFFLINE_OK : OFFLINE_CORRUPT;
+	why[0] = '\0';
+	buf_init(&b, RECORD_MAX);
+	int rc = state_file_read(e->dirfd, e->file, &b, NULL, why, whysize);
+	if (rc == 0 && (bad = parse_record(buf_str(&b), b.len, rec)) != NULL)
+		snprintf(why, whysize, "%s", bad);
+	buf_wipe(&b);
+	if (rc == 1)
+		return OFFLINE_NONE;
+	return rc == 0 && bad == NULL ? OFFLINE_OK : OFFLINE_CORRUPT;
 }
 
 static void iso_time(char *out, size_t outsize, long long t)
@@ -485,7 +337,7 @@ int offline_store(const char *state_dir, const char *identifier, const char *pas
 	}
 	if (entry_lock(&e, OFFLINE_LOCK_WAIT_MS, msg, msgsize) != 0)
 		goto out;
-	if (write_atomic(e.dirfd, e.file, text, (size_t)n) != 0) {
+	if (state_file_write(e.dirfd, e.file, text, (size_t)n) != 0) {
 		snprintf(msg, msgsize, "%s/%s: %s", e.dir, e.file, strerror(errno));
 		goto out;
 	}
@@ -504,7 +356,7 @@ static int rewrite_or_remove(struct entry *e, const struct record *rec, const ch
 {
 	char text[RECORD_MAX + 1];
 	int n = format_record(text, sizeof text, rec);
-	int ok = n > 0 && write_atomic(e->dirfd, e->file, text, (size_t)n) == 0;
+	int ok = n > 0 && state_file_write(e->dirfd, e->file, text, (size_t)n) == 0;
 	explicit_bzero(text, sizeof text);
 	if (ok) {
 		*note = "";
@@ -524,7 +376,8 @@ enum offline_result offline_check(const char *state_dir, const char *identifier,
 {
 	struct entry e;
 	struct record rec;
-	const char *why = NULL, *note = "";
+	const char *note = "";
+	char why[200];
 	char hash[HASH_MAX + 1];
 	char t1[32], t2[32];
 	enum offline_result res;
@@ -553,7 +406,7 @@ enum offline_result offline_check(const char *state_dir, const char *identifier,
 		res = OFFLINE_ERROR;
 		goto out;
 	}
-	res = read_record(&e, &rec, &why, msg, msgsize);
+	res = read_record(&e, &rec, why, sizeof why);
 	if (res == OFFLINE_NONE) {
 		snprintf(msg, msgsize, "no offline record");
 		goto out;

@@ -32,6 +32,12 @@ static const struct outcome_info outcomes[OUTCOME_COUNT] = {
 	/* A token that does not verify is an attack or a misconfiguration. */
 	[OUTCOME_JWT_INVALID] = { "jwt_invalid", PAM_AUTH_ERR, NULL },
 	[OUTCOME_NOT_AUTHORIZED] = { "not_authorized", PAM_AUTH_ERR, NULL },
+	/* Clerk unreachable; decided by the offline cache (offline_cache). */
+	[OUTCOME_OFFLINE] = { "offline", PAM_SUCCESS,
+			      "Clerk cannot be reached: signed in with the cached password." },
+	[OUTCOME_OFFLINE_BAD_PASSWORD] = { "offline_bad_password", PAM_AUTH_ERR, NULL },
+	[OUTCOME_OFFLINE_LOCKED] = { "offline_locked", PAM_MAXTRIES,
+				     "Too many wrong passwords while Clerk cannot be reached." },
 	[OUTCOME_UNKNOWN_STATUS] = { "unknown_status", PAM_AUTH_ERR, NULL },
 	[OUTCOME_SESSION_EXISTS] = { "session_exists", PAM_AUTH_ERR, NULL },
 	[OUTCOME_REJECTED] = { "rejected", PAM_AUTH_ERR, NULL },

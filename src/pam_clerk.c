@@ -3,10 +3,12 @@
 #include "config.h"
 
 #include "authz.h"
+#include "bapi.h"
 #include "buf.h"
 #include "clerk.h"
 #include "conf.h"
 #include "jwks.h"
+#include "offline.h"
 #include "outcome.h"
 #include "sanitize.h"
 #include "state.h"
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #define PAM_SM_AUTH
 #define PAM_SM_ACCOUNT
@@ -292,6 +295,51 @@ static void sign_in(pam_handle_t *pamh, const struct conf *cfg, const char *iden
 	state_close(&st);
 }
 
+/* offline_cache: keep the password's hash after an online success; forget
+ * it when Clerk says the password or the account is bad; and only when
+ * Clerk cannot be reached at all (never after a 4xx answer) let the cached
+ * hash decide. */
+static void use_offline_cache(pam_handle_t *pamh, const struct conf *cfg, const char *identifier,
+			      const char *password, struct clerk_result *r)
+{
+	char msg[300] = "", s_msg[400];
+	if (cfg->state_dir == NULL)
+		return;
+	switch (r->outcome) {
+	case OUTCOME_SUCCESS:
+		if (cfg->offline_cache > 0 &&
+		    offline_store(cfg->state_dir, identifier, password, cfg->offline_cache,
+				  time(NULL), msg, sizeof msg) != 0)
+			pam_syslog(pamh, LOG_WARNING, "offline cache not updated: %s",
+				   sanitize(s_msg, sizeof s_msg, msg));
+		else if (cfg->offline_cache == 0)
+			offline_forget(cfg->state_dir, identifier, msg, sizeof msg);
+		return;
+	case OUTCOME_BAD_CREDENTIALS:
+	case OUTCOME_PASSWORD_COMPROMISED:
+	case OUTCOME_LOCKED:
+	case OUTCOME_BANNED: offline_forget(cfg->state_dir, identifier, msg, sizeof msg); return;
+	case OUTCOME_NETWORK_ERROR:
+	case OUTCOME_TIMEOUT:
+	case OUTCOME_SERVER_ERROR: break;
+	default: return;
+	}
+	if (cfg->offline_cache == 0)
+		return;
+	enum offline_result o =
+		offline_check(cfg->state_dir, identifier, password, cfg->offline_cache,
+			      (int)cfg->offline_max_failures, time(NULL), msg, sizeof msg);
+	pam_syslog(pamh, o == OFFLINE_OK ? LOG_NOTICE : LOG_INFO,
+		   "Clerk unreachable (%s); offline cache: %s: %s", outcome_info(r->outcome)->name,
+		   offline_result_name(o), sanitize(s_msg, sizeof s_msg, msg));
+	if (o == OFFLINE_OK)
+		r->outcome = OUTCOME_OFFLINE;
+	else if (o == OFFLINE_WRONG)
+		r->outcome = OUTCOME_OFFLINE_BAD_PASSWORD;
+	else if (o == OFFLINE_LOCKED)
+		r->outcome = OUTCOME_OFFLINE_LOCKED;
+}
+
 static int authenticate(pam_handle_t *pamh, int flags, const struct conf *cfg)
 {
 	const char *user = NULL;
@@ -336,10 +384,12 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct conf *cfg)
 			r.outcome = OUTCOME_NOT_AUTHORIZED;
 		}
 	}
+	if (identifier[0] != '\0' && password != NULL && password[0] != '\0')
+		use_offline_cache(pamh, cfg, identifier, password, &r);
 	log_attempt(pamh, cfg, user, identifier, &r);
 	tell_user(pamh, flags, &r);
 	rc = outcome_info(r.outcome)->pam_code;
-	if (rc == PAM_SUCCESS && cfg->export_env)
+	if (rc == PAM_SUCCESS && verified && cfg->export_env)
 		export_env(pamh, &r, &claims);
 	remember(pamh, user, rc, &r, verified ? &claims : NULL,
 		 strcmp(cfg->end_session, "close") == 0);
@@ -383,14 +433,64 @@ EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	return rc;
 }
 
-/* Replays what authenticate returned in this handle; nothing to set up. */
+/* Replays what authenticate returned in this handle. With no record, as
+ * when sshd's keyboard-interactive mode authenticated in another process,
+ * there is nothing to set up: PAM_SUCCESS, as pam_unix answers. */
 EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)flags;
 	(void)argc;
 	(void)argv;
 	const struct login_data *d = recall(pamh);
-	return d != NULL ? d->retval : PAM_IGNORE;
+	return d != NULL ? d->retval : PAM_SUCCESS;
+}
+
+/* acct_mgmt for a user pam_clerk did not sign in: look them up in the
+ * Backend API; banned, locked, missing and non-member users are refused. */
+static int account_from_backend(pam_handle_t *pamh, const struct conf *cfg, const char *user)
+{
+	char identifier[IDENTIFIER_MAX], why[300] = "", s_user[300], s_why[400];
+	struct bapi_user u;
+	int rc;
+	if (conf_expand_identifier(cfg->identifier, user, identifier, sizeof identifier, why,
+				   sizeof why) != 0)
+		return PAM_USER_UNKNOWN;
+	char *key = bapi_read_secret(cfg->secret_key_file, why, sizeof why);
+	if (key == NULL) {
+		pam_syslog(pamh, LOG_ERR, "configuration error: %s",
+			   sanitize(s_why, sizeof s_why, why));
+		return PAM_SERVICE_ERR;
+	}
+	struct clerk_client client = client_for(cfg);
+	enum bapi_result b =
+		bapi_lookup(cfg->backend_api, &client.http, key, identifier,
+			    authz_has_rules(cfg) ? cfg->organization : NULL, &u, why, sizeof why);
+	secret_free(key);
+	if (b == BAPI_FOUND && (u.banned || u.locked)) {
+		snprintf(why, sizeof why, "%s in Clerk", u.banned ? "banned" : "locked");
+		rc = PAM_PERM_DENIED;
+	} else if (b == BAPI_FOUND) {
+		struct jwt_claims c;
+		memset(&c, 0, sizeof c);
+		if (u.in_org && cfg->organization != NULL) {
+			snprintf(c.org_id, sizeof c.org_id, "%s", cfg->organization);
+			snprintf(c.org_slug, sizeof c.org_slug, "%s", cfg->organization);
+			snprintf(c.org_role, sizeof c.org_role, "%s", u.org_role);
+		}
+		rc = authz_check(cfg, &c, why, sizeof why) == 0 ? PAM_SUCCESS : PAM_PERM_DENIED;
+	} else {
+		rc = b == BAPI_NOT_FOUND ? PAM_USER_UNKNOWN
+		     : b == BAPI_REFUSED ? PAM_SERVICE_ERR
+					 : PAM_AUTHINFO_UNAVAIL;
+		if (b == BAPI_NOT_FOUND)
+			snprintf(why, sizeof why, "no such Clerk user");
+	}
+	pam_syslog(pamh, rc == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE,
+		   "user=%s account (Backend API) pam=%s%s%s",
+		   sanitize(s_user, sizeof s_user, user), pam_code_name(rc), why[0] ? ": " : "",
+		   sanitize(s_why, sizeof s_why, why));
+	explicit_bzero(identifier, sizeof identifier);
+	return rc;
 }
 
 /* For a user this module signed in (in this handle): the organization and
@@ -400,13 +500,19 @@ EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char 
 	(void)flags;
 	const struct login_data *d = recall(pamh);
 	const char *user = NULL;
-	if (d == NULL || d->retval != PAM_SUCCESS ||
-	    pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || user == NULL ||
-	    strcmp(user, d->user) != 0)
-		return PAM_IGNORE;
+	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || user == NULL ||
+	    user[0] == '\0')
+		return PAM_USER_UNKNOWN;
+	bool ours = d != NULL && d->retval == PAM_SUCCESS && strcmp(user, d->user) == 0;
 	struct conf cfg;
 	if (load_conf(pamh, &cfg, argc, argv) != PAM_SUCCESS)
 		return PAM_SERVICE_ERR;
+	if (!ours) {
+		/* Signed in another way: Clerk's Backend API judges, or nobody. */
+		int rc = cfg.secret_key_file ? account_from_backend(pamh, &cfg, user) : PAM_IGNORE;
+		conf_free(&cfg);
+		return rc;
+	}
 	int rc = PAM_SUCCESS;
 	char why[200], s_user[300];
 	if (authz_has_rules(&cfg)) {

@@ -18,7 +18,7 @@
 #define TOKEN_FILE_MAX (16 * 1024)
 #define MAGIC	       "pam_clerk client v1\n"
 
-static int hash_name(const char *identifier, char out[65])
+int state_name(const char *identifier, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
@@ -29,7 +29,8 @@ static int hash_name(const char *identifier, char out[65])
 	return 0;
 }
 
-/* Only the user running us may own or read anything here. */
+/* Only the user running us may own or read anything here, and a file must
+ * not be a hard link to some other file. */
 static const char *unsafe(const struct stat *st, int want_dir)
 {
 	if (want_dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode))
@@ -39,6 +40,8 @@ static const char *unsafe(const struct stat *st, int want_dir)
 	if (st->st_mode & (S_IRWXG | S_IRWXO))
 		return want_dir ? "accessible to group or others (want 0700)"
 				: "accessible to group or others (want 0600)";
+	if (!want_dir && st->st_nlink != 1)
+		return "has other hard links";
 	return NULL;
 }
 
@@ -51,18 +54,52 @@ static void sleep_ms(long ms)
 int state_dir_open(const char *dir, char *err, size_t errsize)
 {
 	struct stat sb;
+	int made = 0;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && mkdir(dir, 0700) == 0)
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		made = mkdir(dir, 0700) == 0;
+		/* EEXIST: a concurrent login made it first; open what is there. */
+		if (made || errno == EEXIST)
+			fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
 	if (fd < 0) {
 		snprintf(err, errsize, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
+	if (made)
+		(void)fchmod(fd, 0700); /* whatever the umask was */
 	const char *why = fstat(fd, &sb) != 0 ? "cannot stat" : unsafe(&sb, 1);
 	if (why != NULL) {
 		snprintf(err, errsize, "%s: %s; not using it", dir, why);
 		close(fd);
 		return -1;
+	}
+	return fd;
+}
+
+int state_lock_file(int dirfd, const char *name, long wait_ms, char *err, size_t errsize)
+{
+	struct stat sb;
+	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errsize, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	const char *why = fstat(fd, &sb) != 0 ? "cannot stat" : unsafe(&sb, 0);
+	if (why != NULL) {
+		snprintf(err, errsize, "%s: %s", name, why);
+		close(fd);
+		return -1;
+	}
+	long waited = 0;
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= wait_ms) {
+			snprintf(err, errsize, "%s: busy", name);
+			close(fd);
+			return -1;
+		}
+		sleep_ms(20);
+		waited += 20;
 	}
 	return fd;
 }
@@ -73,7 +110,7 @@ int state_open(struct state *st, const char *dir, const char *identifier, long w
 	char lock[80];
 
 	st->dirfd = st->lockfd = -1;
-	if (hash_name(identifier, st->name) != 0) {
+	if (state_name(identifier, st->name) != 0) {
 		snprintf(err, errsize, "cannot hash the identifier");
 		return -1;
 	}
@@ -81,24 +118,13 @@ int state_open(struct state *st, const char *dir, const char *identifier, long w
 	if (fd < 0)
 		return -1;
 	snprintf(lock, sizeof lock, "%s.lock", st->name);
-	int lfd = openat(fd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (lfd < 0) {
-		snprintf(err, errsize, "%s/%s: %s", dir, lock, strerror(errno));
-		close(fd);
-		return -1;
-	}
 	/* A concurrent login of the same identifier finishes first, so the two
 	 * never race on the token; past wait_ms we go on without state. */
-	long waited = 0;
-	while (flock(lfd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno != EWOULDBLOCK || waited >= wait_ms) {
-			snprintf(err, errsize, "%s/%s: busy; not using stored state", dir, lock);
-			close(lfd);
-			close(fd);
-			return -1;
-		}
-		sleep_ms(50);
-		waited += 50;
+	int lfd = state_lock_file(fd, lock, wait_ms, err, errsize);
+	if (lfd < 0) {
+		snprintf(err + strlen(err), errsize - strlen(err), "; not using stored state");
+		close(fd);
+		return -1;
 	}
 	st->dirfd = fd;
 	st->lockfd = lfd;
@@ -116,6 +142,7 @@ int state_file_read(int dirfd, const char *name, struct buf *out, time_t *mtime,
 		snprintf(err, errsize, "%s: %s", name, strerror(errno));
 		return -1;
 	}
+	memset(&sb, 0, sizeof sb);
 	const char *why = fstat(fd, &sb) != 0 ? "cannot stat" : unsafe(&sb, 0);
 	if (why == NULL) {
 		char chunk[1024];

@@ -35,8 +35,17 @@ void state_close(struct state *st);
 struct buf;
 /* Open (creating 0700) a directory only the running user can use; fd or -1. */
 int state_dir_open(const char *dir, char *err, size_t errsize);
+/* The hex SHA-256 of an identifier: the stem of its files' names, so that
+ * no user text reaches a path. 0 or -1. */
+int state_name(const char *identifier, char out[65]);
+/* Open (creating it 0600) and flock dirfd/name, waiting at most wait_ms for
+ * a concurrent login: the descriptor (close it to unlock), or -1 with the
+ * reason in err. */
+int state_lock_file(int dirfd, const char *name, long wait_ms, char *err, size_t errsize);
 /* Read a 0600 file of ours into out (at most out->max bytes); its mtime
- * in *mtime if not NULL. 0, 1 when missing, -1 unsafe or unreadable. */
+ * in *mtime if not NULL. 0, 1 when missing, -1 unsafe (a symbolic link, not
+ * a regular file, not ours, group/other bits, other hard links), too large
+ * or unreadable. */
 int state_file_read(int dirfd, const char *name, struct buf *out, time_t *mtime, char *err,
 		    size_t errsize);
 /* Replace a file atomically (temp file, fsync, rename). 0 or -1. */

@@ -1,6 +1,7 @@
 """Fixtures for the emulator's own tests: one shared emulator (reset before each test), one
 with a low lockout threshold and rate limits, one dev instance, one with Device Trust, one
-with legacy Device Trust, and one with a fast attempt rate limit."""
+with legacy Device Trust, one with a fast attempt rate limit, one with v1 JWT claims and its
+own secret key, and one whose JWT clock runs 120 s behind."""
 import os
 import sys
 
@@ -78,3 +79,5 @@ _trust_emu, trust_emu = _reset_per_test("trust", device_trust=True)
 _legacy_emu, legacy_emu = _reset_per_test("legacy", device_trust_legacy=True)
 _attempt_limited_emu, attempt_limited_emu = _reset_per_test(
     "attempt_limited", attempt_rate_limit=2, attempt_rate_window=1.0)
+_v1_emu, v1_emu = _reset_per_test("v1", jwt_claims="v1", secret_key="sk_test_other_key_123")
+_skew_emu, skew_emu = _reset_per_test("skew", clock_offset=-120)

@@ -30,6 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EMULATOR = os.path.join(HERE, "fapi_emulator.py")
 PYTHON = "/usr/bin/python3"
 DEFAULT_API_VERSION = "2026-05-12"
+DEFAULT_SECRET_KEY = "sk_test_emulator_secret"
+_DEFAULT = object()
 
 
 class EmulatorError(RuntimeError):
@@ -83,12 +85,12 @@ class _hybrid:
 class Emulator:
     OPTIONS = ("users", "dev_instance", "lockout_threshold", "rate_limit", "device_trust",
                "device_trust_legacy", "attempt_rate_limit", "attempt_rate_window", "code_ttl",
-               "ready_timeout")
+               "ready_timeout", "jwt_claims", "clock_offset", "secret_key")
 
     def __init__(self, state_dir=None, users=None, dev_instance=False, lockout_threshold=None,
                  rate_limit=None, ready_timeout=20.0, device_trust=False,
                  device_trust_legacy=False, attempt_rate_limit=None, attempt_rate_window=None,
-                 code_ttl=None):
+                 code_ttl=None, jwt_claims=None, clock_offset=None, secret_key=None):
         self.state_dir = os.path.abspath(str(state_dir)) if state_dir else \
             tempfile.mkdtemp(prefix="fapi-emulator-")
         self.users = users
@@ -100,11 +102,15 @@ class Emulator:
         self.attempt_rate_limit = attempt_rate_limit
         self.attempt_rate_window = attempt_rate_window
         self.code_ttl = code_ttl
+        self.jwt_claims = jwt_claims            # None (= "v2"), "v1" or "v2"
+        self.clock_offset = clock_offset        # seconds added to JWT times
+        self.secret_key = secret_key or DEFAULT_SECRET_KEY
         self.ready_timeout = ready_timeout
         self.proc = None
         self.ready = None
         self.url = self.ca_file = self.wrong_host_url = self.self_signed_url = None
-        self.control_url = None
+        self.control_url = self.bapi_url = self.jwks_url = None
+        self.jwt_public_key_pem = self.jwt_public_key_line = self.jwt_kid = None
         self.returncode = None
         self._ctx = None
 
@@ -150,6 +156,12 @@ class Emulator:
             cmd += ["--attempt-rate-window", repr(float(self.attempt_rate_window))]
         if self.code_ttl is not None:
             cmd += ["--code-ttl", repr(float(self.code_ttl))]
+        if self.jwt_claims is not None:
+            cmd += ["--jwt-claims", str(self.jwt_claims)]
+        if self.clock_offset is not None:
+            cmd += ["--clock-offset", repr(float(self.clock_offset))]
+        if self.secret_key != DEFAULT_SECRET_KEY:
+            cmd += ["--secret-key", self.secret_key]
         self.stderr_path = os.path.join(self.state_dir, "emulator.stderr.log")
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._stderr,
@@ -181,6 +193,10 @@ class Emulator:
         self.wrong_host_url = info["wrong_host_url"]
         self.self_signed_url = info["self_signed_url"]
         self.control_url = info.get("control_url", info["url"])
+        self.bapi_url = info.get("bapi_url")
+        self.jwks_url = info.get("jwks_url")
+        self.secret_key = info.get("secret_key", self.secret_key)
+        self._key_info(info)
         self.pid = info["pid"]
         self._ctx = ssl.create_default_context(cafile=self.ca_file)
         return self
@@ -242,7 +258,48 @@ class Emulator:
         return obj
 
     def reset(self):
-        return self.control("POST", "reset")
+        """Back to the start state (also: the start JWT key, the default templates)."""
+        out = self.control("POST", "reset")
+        self._key_info(out)
+        return out
+
+    def _key_info(self, info):
+        if info and info.get("jwt_public_key_pem"):
+            self.jwt_public_key_pem = info["jwt_public_key_pem"]
+            self.jwt_public_key_line = info["jwt_public_key_line"]
+            self.jwt_kid = info.get("kid") or info.get("jwt_kid")
+
+    # ---- JWT keys, templates, sessions ------------------------------------------------
+    def rotate_jwks(self, keep_old=True):
+        """A new signing key with a new kid signs from now on; the JWKS serves it first, and
+        the old key(s) too unless keep_old is False. Updates jwt_public_key_pem/_line/kid
+        and returns {kid, kids, jwt_public_key_pem, jwt_public_key_line}."""
+        out = self.control("POST", "jwks/rotate", {"keep_old": bool(keep_old)})
+        self._key_info(out)
+        return out
+
+    def jwks_info(self):
+        """{kid, kids, jwt_public_key_pem, jwt_public_key_line, jwks} (not logged)."""
+        return self.control("GET", "jwks")
+
+    def sessions(self, user_id=None, status=None):
+        """Every session (oldest first): [{id, status, user_id, client_id,
+        active_organization_id, active_organization_slug, created_at, updated_at,
+        last_active_at, ended_at, client_revoked}], optionally filtered."""
+        return [s for s in self.control("GET", "sessions")
+                if (user_id is None or s["user_id"] == user_id) and
+                (status is None or s["status"] == status)]
+
+    def templates(self):
+        """JWT templates: {name: {claims, lifetime, allowed_clock_skew}}."""
+        return self.control("GET", "templates")
+
+    def add_template(self, name, claims=None, lifetime=60, allowed_clock_skew=10):
+        """Add or replace a JWT template (claims values may be shortcodes such as
+        "{{user.primary_email_address}}"); reset() restores the defaults."""
+        return self.control("POST", "templates", {"name": name, "claims": claims or {},
+                                                  "lifetime": lifetime,
+                                                  "allowed_clock_skew": allowed_clock_skew})
 
     def add_user(self, user):
         return self.control("POST", "users", user)
@@ -338,6 +395,38 @@ class Emulator:
         finally:
             conn.close()
         return FapiResponse(resp.status, resp.headers, data, time.monotonic() - t0)
+
+    def bapi(self, method, path, query=None, secret_key=_DEFAULT, headers=None, timeout=10,
+             body=None):
+        """One Backend API request on bapi_url. secret_key: default = the emulator's;
+        None = no Authorization header; any other string is sent as `Bearer <it>`.
+        query values may be lists (sent as repeated parameters)."""
+        u = urllib.parse.urlsplit(self.bapi_url)
+        target = path + ("?" + urllib.parse.urlencode(query, doseq=True) if query else "")
+        hdrs = {"User-Agent": "pam_clerk-emulator-tests"}
+        key = self.secret_key if secret_key is _DEFAULT else secret_key
+        if key is not None:
+            hdrs["Authorization"] = "Bearer " + key
+        hdrs.update(headers or {})
+        conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=timeout,
+                                           context=self._ctx)
+        t0 = time.monotonic()
+        try:
+            conn.request(method, target, body=body, headers=hdrs)
+            resp = conn.getresponse()
+            data = resp.read()
+        finally:
+            conn.close()
+        return FapiResponse(resp.status, resp.headers, data, time.monotonic() - t0)
+
+    def session_token(self, session_id, token, organization_id=_DEFAULT, template=None):
+        """POST /v1/client/sessions/{id}/tokens[/{template}]; organization_id: default =
+        not sent (the active org), "" = personal, else an org id or slug."""
+        path = "/v1/client/sessions/%s/tokens" % session_id
+        if template is not None:
+            path += "/" + template
+        form = {} if organization_id is _DEFAULT else {"organization_id": organization_id}
+        return self.fapi("POST", path, form=form, token=token)
 
     def sign_in(self, identifier, password, token="", **kw):
         form = {"strategy": "password", "identifier": identifier}

@@ -2,14 +2,17 @@
 import json
 
 import faults as faults_mod
+import tokens
 from store import UserError
 
 
 class ControlApi:
-    def __init__(self, store, faults, reqlog):
+    def __init__(self, store, faults, reqlog, app=None, keyring=None):
         self.store = store
         self.faults = faults
         self.reqlog = reqlog
+        self.app = app              # fapi.Fapi (templates)
+        self.keyring = keyring      # tokens.Keyring (rotation)
 
     def handle(self, method, path, body):
         route = path[len("/__emulator/"):].rstrip("/")
@@ -22,7 +25,34 @@ class ControlApi:
                 self.store.reset()
                 self.faults.clear()
                 self.reqlog.clear()
-                return 200, {"ok": True}
+                out = {"ok": True}
+                if self.app is not None:
+                    self.app.reset_templates()
+                if self.keyring is not None:
+                    self.keyring.reset()
+                    out.update(self.keyring.info())
+                return 200, out
+            if route == "sessions" and method == "GET":
+                return 200, self._sessions()
+            if route == "jwks" and method == "GET" and self.keyring is not None:
+                return 200, dict(self.keyring.info(), jwks=self.keyring.jwks())
+            if route == "jwks/rotate" and method == "POST" and self.keyring is not None:
+                data = data or {}
+                if not isinstance(data, dict) or set(data) - {"keep_old"} or \
+                        not isinstance(data.get("keep_old", True), bool):
+                    return 400, {"error": "body must be {} or {\"keep_old\": bool}"}
+                return 200, dict(self.keyring.rotate(data.get("keep_old", True)), ok=True)
+            if route == "templates" and method == "GET" and self.app is not None:
+                return 200, self.app.list_templates()
+            if route == "templates" and method == "POST" and self.app is not None:
+                if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+                    return 400, {"error": "body must be {name, claims, lifetime, "
+                                          "allowed_clock_skew}"}
+                unknown = set(data) - {"name", "claims", "lifetime", "allowed_clock_skew"}
+                if unknown:
+                    return 400, {"error": "unknown field(s): %s" % ", ".join(sorted(unknown))}
+                body = {k: v for k, v in data.items() if k != "name"}
+                return 200, {"ok": True, "template": self.app.put_template(data["name"], body)}
             if route == "users" and method == "POST":
                 user = self.store.put_user(data)
                 return 200, {"ok": True, "id": user.id}
@@ -64,9 +94,25 @@ class ControlApi:
                 return 200, {"ok": True}
             if route == "health" and method == "GET":
                 return 200, {"ok": True}
-        except (faults_mod.FaultError, UserError) as e:
+        except (faults_mod.FaultError, UserError, tokens.TemplateError) as e:
             return 400, {"error": str(e)}
         return 404, {"error": "unknown control route %s %s" % (method, path)}
+
+    def _sessions(self):
+        """Every session of every client, oldest first."""
+        with self.store.lock:
+            out = []
+            for s in sorted(self.store.all_sessions(), key=lambda x: x.created_at):
+                c = self.store.clients.get(s.client_id)
+                org = s.active_org
+                out.append({"id": s.id, "status": s.status, "user_id": s.user_id,
+                            "client_id": s.client_id,
+                            "active_organization_id": org["id"] if org else None,
+                            "active_organization_slug": org["slug"] if org else None,
+                            "created_at": s.created_at, "updated_at": s.updated_at,
+                            "last_active_at": s.last_active_at, "ended_at": s.ended_at,
+                            "client_revoked": c.revoked if c else None})
+            return out
 
     def _revoke(self, data):
         if not isinstance(data, dict) or set(data) - {"user_id", "signed_out"}:

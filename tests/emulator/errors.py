@@ -61,6 +61,10 @@ TABLE = {
     "invalid_action_for_session": ("InvalidActionForSession", 400,
         "Invalid action for user session", "Unable to <action> session <sessionID>"),
     "signed_out": ("SignedOut", 401, "Signed out", "You are signed out"),
+    # Backend API (BAPI listener)
+    "clerk_key_invalid": ("InvalidClerkSecretKey", 401,
+        "The provided Clerk Secret Key is invalid. Make sure that your Clerk Secret Key is correct.",
+        "The provided Clerk Secret Key is invalid. Make sure that your Clerk Secret Key is correct."),
     "unsupported_content_type": ("UnsupportedContentType", 415, "Content-Type is unsupported",
         "Content-Type <actual> is unsupported. You should use <expected> instead."),
     "request_body_too_large": ("RequestBodyTooLarge", 413, "Request body too large",

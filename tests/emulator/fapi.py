@@ -1,8 +1,10 @@
 """The Frontend API itself: native-mode rules, API version, dev browser, sign-ins, sessions,
 tokens, JWKS. Transport-independent: takes a Request, returns a Response."""
+import copy
 import hmac
 import json
 import re
+import threading
 import time
 import urllib.parse
 
@@ -23,8 +25,10 @@ class Request:
         parts = urllib.parse.urlsplit(target)
         self.path = parts.path or "/"
         self.query = {}
+        self.query_all = {}           # name -> every value, in order (BAPI array params)
         for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
             self.query.setdefault(k, v)
+            self.query_all.setdefault(k, []).append(v)
         self.headers = headers          # lower-case name -> first value
         self.body = body
         self.listener = listener
@@ -51,6 +55,7 @@ class Response:
         self.headers.append(("X-Clerk-Trace-Id", self.trace_id))
         self.clerk_error = None
         self.sign_in_status = None
+        self.jwt_faults = []          # kinds of the jwt faults applied to JWTs in this answer
 
     def header(self, name):
         for k, v in self.headers:
@@ -100,6 +105,13 @@ def _param_missing(name):
                       "%s must be included." % name.capitalize())
 
 
+def _org_not_found(wanted):
+    """A token or touch for an organization the user is not a member of (catalogue
+    OrganizationNotFound: resource_not_found, 404)."""
+    return ClerkError("resource_not_found", message="not found", long_message=(
+        "Given organization not found: %s" % wanted[:60]))
+
+
 def _minutes(seconds):
     m = max(1, (seconds + 59) // 60)
     return "%d minute%s" % (m, "" if m == 1 else "s")
@@ -115,18 +127,52 @@ SIGN_IN_RE = re.compile(r"^/v1/client/sign_ins/([^/]+)(?:/([a-z_]+))?$")
 
 
 class Fapi:
-    def __init__(self, store, signing_key, dev_instance=False, device_trust=None):
+    def __init__(self, store, signing_key, dev_instance=False, device_trust=None, faults=None,
+                 jwt_claims="v2", clock_offset=0.0):
         if device_trust not in DEVICE_TRUST_MODES:
             raise ValueError("device_trust must be one of %r" % (DEVICE_TRUST_MODES,))
+        if jwt_claims not in tokens.CLAIMS_VERSIONS:
+            raise ValueError("jwt_claims must be one of %r" % (tokens.CLAIMS_VERSIONS,))
         self.store = store
-        self.key = signing_key
+        self.key = signing_key              # tokens.Keyring
         self.dev_instance = dev_instance
         self.device_trust = device_trust    # None, "on" or "legacy"
+        self.faults = faults                # faults.FaultQueue (jwt faults), or None
+        self.jwt_claims = jwt_claims        # "v2" (default) or "v1"
+        self.clock_offset = float(clock_offset or 0)
         self.opaque = tokens.OpaqueTokens()
         self.issuer = None          # set once the main URL is known
+        self.templates_lock = threading.Lock()
+        self.reset_templates()
+        self._local = threading.local()     # the request being handled (jwt faults)
+
+    # ---- JWT templates (control API) ----------------------------------------------------
+    def reset_templates(self):
+        with self.templates_lock:
+            self.templates = copy.deepcopy(tokens.DEFAULT_TEMPLATES)
+
+    def put_template(self, name, body):
+        t = tokens.check_template(name, body)
+        with self.templates_lock:
+            self.templates[name] = t
+        return t
+
+    def list_templates(self):
+        with self.templates_lock:
+            return copy.deepcopy(self.templates)
 
     # ---- entry -----------------------------------------------------------------------
     def handle(self, req, fault=None):
+        self._local.path = req.path
+        self._local.jwt_faults = []
+        try:
+            resp = self._handle(req, fault)
+        finally:
+            used, self._local.jwt_faults = self._local.jwt_faults, []
+        resp.jwt_faults = used
+        return resp
+
+    def _handle(self, req, fault=None):
         client = None
         try:
             if fault is not None and fault.name in ("rate_limit", "error_code"):
@@ -371,13 +417,37 @@ class Fapi:
         self.store.trust(client, user)
         self.store.rotate_token(client, self.opaque.mint)
 
+    def now(self):
+        """Seconds for JWT times: the clock shifted by --clock-offset."""
+        return time.time() + self.clock_offset
+
+    def _jwt_fault(self):
+        """The kind of the jwt fault that damages the JWT being minted now, or None."""
+        if self.faults is None:
+            return None
+        f = self.faults.take("jwt", None, getattr(self._local, "path", None) or "/")
+        if f is None:
+            return None
+        kind = f.params["kind"]
+        used = getattr(self._local, "jwt_faults", None)
+        if used is not None:
+            used.append(kind)
+        return kind
+
     def _session_jwt(self, session, user, org="active", template=None):
+        """A session token (template None) or a JWT-template token (template = its
+        definition) for this session; every JWT handed out is minted here."""
         org = session.active_org if org == "active" else org
-        claims = tokens.session_claims(self.issuer, user.id, session.id, org,
-                                       fva=session.factor_verification_age)
         if template is not None:
-            return self.key.sign(claims, tokens.TEMPLATE_CATEGORY)
-        return self.key.sign(claims)
+            claims = tokens.template_claims(template, self.issuer, user, session.id, org,
+                                            now=self.now())
+            category = tokens.TEMPLATE_CATEGORY
+        else:
+            claims = tokens.session_claims(self.issuer, user.id, session.id, org,
+                                           now=self.now(), fva=session.factor_verification_age,
+                                           version=self.jwt_claims)
+            category = tokens.SESSION_CATEGORY
+        return self.key.sign(claims, category, fault=self._jwt_fault())
 
     def _sign_in_action(self, req, client, method, sid, action, fault):
         if method == "POST" and action in ("attempt_first_factor", "attempt_second_factor"):
@@ -549,13 +619,20 @@ class Fapi:
             if s.status not in ("active", "pending"):
                 raise ClerkError("signed_out")
             org = "active"
-            if template is None and "organization_id" in req.form:
+            tmpl = None
+            if template is not None:
+                with self.templates_lock:
+                    tmpl = copy.deepcopy(self.templates.get(template))
+                if tmpl is None:
+                    raise ClerkError("resource_not_found", message="JWT template not found",
+                                     long_message="No JWT template exists with name: %s"
+                                     % template[:60])
+            elif "organization_id" in req.form:
                 wanted = req.form["organization_id"]
                 org = None if wanted == "" else self.store.find_org(user, wanted)
                 if wanted and org is None:
-                    raise ClerkError("resource_not_found", long_message=(
-                        "No organization was found with id %s" % wanted[:60]))
-            jwt = self._session_jwt(s, user, org, template)
+                    raise _org_not_found(wanted)
+            jwt = self._session_jwt(s, user, org, tmpl)
             if template is None:
                 s.last_jwt = jwt
             return json_response(200, {"object": "token", "jwt": jwt}, client.token)
@@ -573,8 +650,7 @@ class Fapi:
                 else:
                     org = self.store.find_org(user, wanted)
                     if org is None:
-                        raise ClerkError("resource_not_found", long_message=(
-                            "No organization was found with id %s" % wanted[:60]))
+                        raise _org_not_found(wanted)
                     s.active_org = org
             s.last_active_at = s.updated_at = int(time.time() * 1000)
             s.last_jwt = self._session_jwt(s, user)
@@ -586,8 +662,7 @@ class Fapi:
                 raise ClerkError("invalid_action_for_session", long_message=(
                     "Unable to end session %s" % s.id))
             with self.store.lock:
-                s.status = "ended" if action == "end" else "removed"
-                s.updated_at = int(time.time() * 1000)
+                self.store.end_session(s, "ended" if action == "end" else "removed")
                 self._refresh_last_active(client)
                 return self._wrap(client, resources.session_json(s, self.store))
         raise ClerkError("resource_not_found")
@@ -601,7 +676,7 @@ class Fapi:
         with self.store.lock:
             for s in client.sessions.values():
                 if s.status in ("active", "pending", "ended"):
-                    s.status = "removed"
+                    self.store.end_session(s, "removed")
             self._refresh_last_active(client)
             c = resources.client_json(client, self.store)
         return json_response(200, {"response": c, "client": c}, client.token)

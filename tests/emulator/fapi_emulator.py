@@ -4,12 +4,14 @@
     /usr/bin/python3 tests/emulator/fapi_emulator.py --state-dir DIR [--users FILE]
         [--dev-instance] [--lockout-threshold N] [--rate-limit N]
         [--device-trust | --device-trust-legacy] [--attempt-rate-limit N]
-        [--attempt-rate-window S] [--code-ttl S]
+        [--attempt-rate-window S] [--code-ttl S] [--jwt-claims v1|v2]
+        [--clock-offset SECONDS] [--secret-key KEY]
 
 Writes DIR/ready.json when listening; see README.md in this folder.
 """
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -18,6 +20,7 @@ import threading
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import bapi  # noqa: E402
 import certs  # noqa: E402
 import control_api  # noqa: E402
 import faults  # noqa: E402
@@ -40,6 +43,19 @@ def positive_float(text):
     if not n > 0 or n > 86400:
         raise argparse.ArgumentTypeError("must be > 0 and <= 86400")
     return n
+
+
+def clock_offset(text):
+    n = float(text)
+    if not math.isfinite(n) or abs(n) > 10 * 365 * 86400:
+        raise argparse.ArgumentTypeError("must be a number of seconds within +-10 years")
+    return n
+
+
+def secret_key(text):
+    if not text or any(c.isspace() for c in text) or not text.isprintable():
+        raise argparse.ArgumentTypeError("must be printable, without spaces")
+    return text
 
 
 def parse_args(argv):
@@ -67,6 +83,14 @@ def parse_args(argv):
                    help="seconds of the attempt rate-limit window (default 10)")
     p.add_argument("--code-ttl", type=positive_float, default=600.0,
                    help="seconds an emailed/SMS code stays valid (default 600)")
+    p.add_argument("--jwt-claims", choices=("v1", "v2"), default="v2",
+                   help="session token claims version: v2 (default; `o` {id, slg, rol}) or "
+                   "v1 (org_id, org_slug, org_role `org:<role>`)")
+    p.add_argument("--clock-offset", type=clock_offset, default=0.0,
+                   help="seconds added to the clock for JWT times (iat, nbf, exp); negative = "
+                   "in the past (default 0)")
+    p.add_argument("--secret-key", type=secret_key, default=bapi.DEFAULT_SECRET_KEY,
+                   help="the Backend API secret key (default %s)" % bapi.DEFAULT_SECRET_KEY)
     p.add_argument("--exit-with-parent", action="store_true",
                    help="stop when the parent process goes away (used by control.Emulator)")
     return p.parse_args(argv)
@@ -99,7 +123,7 @@ def main(argv=None):
     signal.signal(signal.SIGINT, on_signal)
 
     pki = certs.generate(state_dir)
-    key = tokens.SigningKey(state_dir)
+    key = tokens.Keyring(state_dir)
     st = store.Store(os.path.abspath(args.users) if args.users else None,
                      lockout_threshold=args.lockout_threshold, rate_limit=args.rate_limit,
                      attempt_rate_limit=args.attempt_rate_limit,
@@ -107,8 +131,11 @@ def main(argv=None):
     fq = faults.FaultQueue()
     log = reqlog.RequestLog(os.path.join(state_dir, "requests.jsonl"))
     device_trust = "legacy" if args.device_trust_legacy else ("on" if args.device_trust else None)
-    app = fapi.Fapi(st, key, dev_instance=args.dev_instance, device_trust=device_trust)
-    emu = server.Emulator(app, control_api.ControlApi(st, fq, log), fq, log, stop)
+    app = fapi.Fapi(st, key, dev_instance=args.dev_instance, device_trust=device_trust,
+                    faults=fq, jwt_claims=args.jwt_claims, clock_offset=args.clock_offset)
+    backend = bapi.Bapi(st, key, secret_key=args.secret_key)
+    emu = server.Emulator(app, control_api.ControlApi(st, fq, log, app=app, keyring=key), fq,
+                          log, stop, bapi=backend)
 
     main_ctx = server.tls_context(*pki["server"])
     listeners = [
@@ -118,8 +145,9 @@ def main(argv=None):
         server.Listener("self_signed", server.tls_context(*pki["self_signed"]), emu,
                         control_allowed=False),
         server.Listener("control", main_ctx, emu, control_allowed=True, fapi_allowed=False),
+        server.Listener("bapi", main_ctx, emu, control_allowed=False, api="bapi"),
     ]
-    main_l, wrong_l, self_l, ctl_l = listeners
+    main_l, wrong_l, self_l, ctl_l, bapi_l = listeners
     app.issuer = main_l.base_url
     threads = [threading.Thread(target=l.serve_forever, kwargs={"poll_interval": 0.2},
                                 name="listener-" + l.name, daemon=True) for l in listeners]
@@ -131,7 +159,12 @@ def main(argv=None):
             "jwt_public_key": os.path.join(state_dir, "jwt_public_key.pem"),
             "requests_log": os.path.join(state_dir, "requests.jsonl"),
             "dev_instance": args.dev_instance, "device_trust": device_trust,
-            "attempt_rate_limit": args.attempt_rate_limit}
+            "attempt_rate_limit": args.attempt_rate_limit,
+            "bapi_url": bapi_l.base_url, "secret_key": args.secret_key,
+            "jwt_claims": args.jwt_claims, "clock_offset": args.clock_offset,
+            "jwt_public_key_pem": key.info()["jwt_public_key_pem"],
+            "jwt_public_key_line": key.info()["jwt_public_key_line"],
+            "jwt_kid": key.kid}
     write_ready(ready_path, info)
     sys.stderr.write("fapi emulator listening on %s (pid %d)\n" % (main_l.base_url, os.getpid()))
     sys.stderr.flush()

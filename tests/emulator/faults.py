@@ -26,7 +26,11 @@ SPECS = {
     "sign_in_status": {"status": REQUIRED},
     "no_client_token": {},
     "empty_body_200": {},
+    "jwt": {"kind": REQUIRED},
 }
+JWT_KINDS = ("bad_signature", "wrong_iss", "expired", "not_yet_valid", "alg_none", "hs256",
+             "unknown_kid", "wrong_sid", "wrong_sub", "rs512", "no_exp")
+APIS = ("fapi", "bapi", "any")
 # faults that replace the answer without running the FAPI logic (no state change)
 SHORT_CIRCUIT = {"hang", "reset", "status", "rate_limit", "redirect", "unexpected_status",
                  "error_code"}
@@ -38,13 +42,15 @@ class FaultError(ValueError):
 
 
 class Fault:
-    __slots__ = ("name", "count", "path", "params")
+    __slots__ = ("name", "count", "path", "params", "api")
 
-    def __init__(self, name, count, path, params):
+    def __init__(self, name, count, path, params, api="fapi"):
         self.name, self.count, self.path, self.params = name, count, path, params
+        self.api = api
 
     def as_dict(self):
-        return dict(self.params, fault=self.name, count=self.count, path=self.path)
+        return dict(self.params, fault=self.name, count=self.count, path=self.path,
+                    api=self.api)
 
 
 def parse(body):
@@ -60,8 +66,13 @@ def parse(body):
     path = body.get("path")
     if path is not None and (not isinstance(path, str) or not path.startswith("/")):
         raise FaultError("path must be null or a path prefix starting with /")
+    api = body.get("api") or "fapi"
+    if api not in APIS:
+        raise FaultError("api must be one of %s" % ", ".join(APIS))
+    if name == "jwt" and api != "fapi":
+        raise FaultError("jwt faults apply to the JWTs FAPI hands out: api must be fapi")
     spec = SPECS[name]
-    unknown = set(body) - set(spec) - {"fault", "count", "path"}
+    unknown = set(body) - set(spec) - {"fault", "count", "path", "api"}
     if unknown:
         raise FaultError("unknown parameter(s) for %s: %s" % (name, ", ".join(sorted(unknown))))
     params = {}
@@ -84,6 +95,8 @@ def parse(body):
         if key in params and params[key] is not None and name != "sign_in_status":
             if not isinstance(params[key], int) or isinstance(params[key], bool):
                 raise FaultError("%s must be an integer" % key)
+    if name == "jwt" and params["kind"] not in JWT_KINDS:
+        raise FaultError("kind must be one of %s" % ", ".join(JWT_KINDS))
     if name == "sign_in_status" and not isinstance(params["status"], str):
         raise FaultError("status must be a string")
     if name == "error_code":
@@ -92,7 +105,7 @@ def parse(body):
                 raise FaultError("%s must be a string" % key)
         if params["meta"] is not None and not isinstance(params["meta"], dict):
             raise FaultError("meta must be an object")
-    return Fault(name, count, path, params)
+    return Fault(name, count, path, params, api)
 
 
 class FaultQueue:
@@ -112,10 +125,12 @@ class FaultQueue:
         with self._lock:
             return [f.as_dict() for f in self._faults]
 
-    def _matches(self, f, stage, method, path):
+    def _matches(self, f, stage, method, path, api):
+        if f.api != "any" and f.api != api:
+            return False
         if stage == "connect":
             return f.name == "hang_tls"
-        if f.name == "hang_tls":
+        if (stage == "jwt") != (f.name == "jwt") or f.name == "hang_tls":
             return False
         if f.path is not None and not path.startswith(f.path):
             return False
@@ -123,15 +138,16 @@ class FaultQueue:
             return method == "POST" and path.startswith(SIGN_IN_PREFIX)
         return True
 
-    def take(self, stage, method=None, path=None):
-        """First queued fault matching this connection ("connect") or request ("request");
-        consumes one use of it. Returns a Fault copy or None."""
+    def take(self, stage, method=None, path=None, api="fapi"):
+        """First queued fault matching this connection ("connect"), request ("request") or
+        JWT being handed out ("jwt", path = the request's); consumes one use of it.
+        `api` is the listener's ("fapi" or "bapi"). Returns a Fault copy or None."""
         with self._lock:
             for i, f in enumerate(self._faults):
-                if self._matches(f, stage, method, path):
+                if self._matches(f, stage, method, path, api):
                     if f.count is not None:
                         f.count -= 1
                         if f.count <= 0:
                             del self._faults[i]
-                    return Fault(f.name, f.count, f.path, dict(f.params))
+                    return Fault(f.name, f.count, f.path, dict(f.params), f.api)
         return None

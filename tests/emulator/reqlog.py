@@ -1,5 +1,6 @@
-"""The request log: one JSON record per FAPI request, in memory and in DIR/requests.jsonl,
-with secrets redacted (Authorization value, form password/code, query __clerk_db_jwt)."""
+"""The request log: one JSON record per FAPI or BAPI request, in memory and in
+DIR/requests.jsonl, with secrets redacted (Authorization value, so never the BAPI secret
+key; form password/code; query __clerk_db_jwt)."""
 import hashlib
 import json
 import threading
@@ -14,7 +15,8 @@ def redacted(value):
     return "<redacted:%d>" % len(value)
 
 
-def make_record(req, status, clerk_error=None, sign_in_status=None, fault=None):
+def make_record(req, status, clerk_error=None, sign_in_status=None, fault=None, api="fapi",
+                jwt_faults=None):
     auth = req.headers.get("authorization")
     headers = {k: v for k, v in req.headers.items() if k not in DROP_HEADERS}
     if "cookie" in req.headers:
@@ -37,6 +39,8 @@ def make_record(req, status, clerk_error=None, sign_in_status=None, fault=None):
         "sign_in_status": sign_in_status,
         "listener": req.listener,
         "fault": fault,
+        "api": api,
+        "jwt_faults": list(jwt_faults or []),
     }
 
 

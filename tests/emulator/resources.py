@@ -1,6 +1,7 @@
 """JSON shapes of FAPI objects (spec frontend-api.yml: Client.SignIn-2, Client.Client-2,
 Client.Session-2, Client.User, Stubs.SignInFactor, Stubs.Verification.*)."""
 from store import ident_id, identifier_kind
+from tokens import org_permissions
 
 IMAGE_URL = "https://img.clerk.com/emulator-default-avatar"
 SUPPORTED_IDENTIFIERS = ["email_address", "username", "phone_number"]
@@ -42,19 +43,41 @@ def public_user_data(user):
             "username": user.username}
 
 
-def org_membership(user):
-    org = user.organization
+def organization_json(org, store, bapi=False):
+    info = store.org_info(org["id"]) if store is not None else None
+    t = 1735689600000
+    out = {"object": "organization", "id": org["id"], "name": org["name"],
+           "slug": org["slug"], "image_url": IMAGE_URL, "has_image": False,
+           "members_count": info["members_count"] if info else 1,
+           "pending_invitations_count": 0, "max_allowed_memberships": 0,
+           "admin_delete_enabled": True, "public_metadata": {}, "created_at": t,
+           "updated_at": t}
+    if bapi:
+        out["private_metadata"] = {}
+    return out
+
+
+def org_membership(user, org=None, store=None, bapi=False):
+    """OrganizationMembership of `user` in `org` (default: the first); role `org:<role>`."""
+    org = org or user.organization
     t = user.created_at
-    return {"object": "organization_membership", "id": "orgmem_" + ident_id(user.id, org["id"])[4:],
-            "public_metadata": {}, "role": "org:" + org["role"],
-            "role_name": org["role"].replace("_", " ").title(), "permissions": [],
-            "created_at": t, "updated_at": t,
-            "organization": {"object": "organization", "id": org["id"], "name": org["name"],
-                             "slug": org["slug"], "image_url": IMAGE_URL, "has_image": False,
-                             "members_count": 1, "pending_invitations_count": 0,
-                             "max_allowed_memberships": 0, "admin_delete_enabled": True,
-                             "public_metadata": {}, "created_at": t, "updated_at": t},
-            "public_user_data": public_user_data(user)}
+    pud = public_user_data(user)
+    if bapi:
+        pud = {"user_id": user.id, "first_name": user.first_name, "last_name": user.last_name,
+               "profile_image_url": IMAGE_URL, "image_url": IMAGE_URL, "has_image": False,
+               "identifier": user.identifiers[0], "username": user.username,
+               "banned": user.state == "banned", "deprovisioned": False}
+    out = {"object": "organization_membership",
+           "id": "orgmem_" + ident_id(user.id, org["id"])[4:],
+           "public_metadata": {}, "role": "org:" + org["role"],
+           "role_name": org["role"].replace("_", " ").title(),
+           "permissions": list(org_permissions(org["role"])),
+           "created_at": t, "updated_at": t,
+           "organization": organization_json(org, store, bapi),
+           "public_user_data": pud}
+    if bapi:
+        out["private_metadata"] = {}
+    return out
 
 
 def user_json(user, store, last_sign_in_at=None):
@@ -76,7 +99,8 @@ def user_json(user, store, last_sign_in_at=None):
         "phone_numbers": [_phone(user, pid, p, i == 0 and user.default_second_factor == "phone_code")
                           for i, (pid, p) in enumerate(phones)],
         "web3_wallets": [], "passkeys": [],
-        "organization_memberships": [org_membership(user)] if user.organization else [],
+        "organization_memberships": [org_membership(user, o, store)
+                                     for o in user.organizations],
         "external_accounts": [], "saml_accounts": [], "enterprise_accounts": [],
         "password_last_updated_at": t if user.password is not None else None,
         "public_metadata": {}, "unsafe_metadata": {}, "external_id": None,
@@ -89,6 +113,17 @@ def user_json(user, store, last_sign_in_at=None):
         "mfa_enabled_at": t if factors else None, "mfa_disabled_at": None,
         "legal_accepted_at": None,
     }
+
+
+def bapi_user_json(user, store):
+    """The Backend API User (schema User): the FAPI user's fields less the FAPI-only ones,
+    plus private_metadata, deprovisioned, locale and the like. banned/locked follow the
+    user's state and lockout, like the FAPI sign-in rules."""
+    u = user_json(user, store, store.last_sign_in.get(user.id))
+    u.pop("organization_memberships", None)
+    u.update(private_metadata={}, profile_image_url=IMAGE_URL, locale=None,
+             deprovisioned=False, bypass_client_trust=False, create_organizations_limit=None)
+    return u
 
 
 def first_factors(user):

@@ -1,5 +1,5 @@
 """HTTPS transport: threaded TLS listeners, a small HTTP/1.1 parser (Connection: close), the
-wire-level faults, and dispatch to the FAPI or the control API."""
+wire-level faults, and dispatch to the FAPI, the BAPI or the control API."""
 import json
 import socket
 import socketserver
@@ -140,8 +140,9 @@ def wrong_types_body(path):
 class Emulator:
     """Holds the shared parts the listeners dispatch to."""
 
-    def __init__(self, fapi, control_api, faults, reqlog, stop_event):
+    def __init__(self, fapi, control_api, faults, reqlog, stop_event, bapi=None):
         self.fapi = fapi
+        self.bapi = bapi
         self.control_api = control_api
         self.faults = faults
         self.reqlog = reqlog
@@ -154,8 +155,9 @@ class Listener(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
     request_queue_size = 512
 
-    def __init__(self, name, ctx, emu, control_allowed, fapi_allowed=True):
+    def __init__(self, name, ctx, emu, control_allowed, fapi_allowed=True, api="fapi"):
         self.name = name
+        self.api = api            # what it serves besides control: "fapi" or "bapi"
         self.ctx = ctx
         self.emu = emu
         self.control_allowed = control_allowed
@@ -190,7 +192,7 @@ class Handler(socketserver.BaseRequestHandler):
         emu = srv.emu
         raw = self.request
         if srv.fapi_allowed:
-            f = emu.faults.take("connect")
+            f = emu.faults.take("connect", api=srv.api)
             if f is not None:          # hang_tls: TCP accepted, no handshake ever
                 self._hang(raw, f.params["timeout"])
                 return
@@ -263,13 +265,16 @@ class Handler(socketserver.BaseRequestHandler):
         rec = make_record(req, resp.status if resp is not None else status,
                           resp.clerk_error if resp is not None else None,
                           resp.sign_in_status if resp is not None else None,
-                          fault.name if fault is not None else None)
+                          fault.name if fault is not None else None, api=self.server.api,
+                          jwt_faults=getattr(resp, "jwt_faults", None))
         emu.reqlog.append(rec)
 
     def _fapi(self, req):
         emu = self.server.emu
         sock = self.sock
-        fault = emu.faults.take("request", req.method, req.path)
+        api = self.server.api
+        fault = emu.faults.take("request", req.method, req.path, api=api)
+        app = emu.bapi if api == "bapi" else emu.fapi
         name = fault.name if fault is not None else None
         if name == "delay":
             if emu.stop_event.wait(float(fault.params["seconds"])):
@@ -305,7 +310,7 @@ class Handler(socketserver.BaseRequestHandler):
             self._send(req, resp, fault)
             return
         try:
-            resp = emu.fapi.handle(req, fault)
+            resp = app.handle(req, fault)
         except Exception:
             sys.stderr.write("emulator: internal error handling %s %s\n" % (req.method, req.path))
             traceback.print_exc(file=sys.stderr)

@@ -48,6 +48,23 @@ class UserError(ValueError):
     pass
 
 
+_FIRST = object()
+ORG_KEYS = ("id", "slug", "role")
+
+
+def _org(user_id, org):
+    """One membership {id, slug, role (without `org:`), name}."""
+    if not (isinstance(org, dict) and all(isinstance(org.get(k), str) and org[k]
+                                          for k in ORG_KEYS)
+            and isinstance(org.get("name", ""), str)):
+        raise UserError("%s: an organization must be {id: org_..., slug, role[, name]}" % user_id)
+    org = {"id": org["id"], "slug": org["slug"], "role": org["role"],
+           "name": org.get("name") or org["slug"]}
+    if org["role"].startswith("org:"):
+        org["role"] = org["role"][4:]
+    return org
+
+
 class User:
     """A fixture user. `raw` keeps the fixture dict for fields added later."""
 
@@ -70,16 +87,19 @@ class User:
         if self.state not in STATES:
             raise UserError("%s: state must be one of %s" % (self.id, ", ".join(STATES)))
         self.pwned = bool(d.get("pwned", False))
-        org = d.get("organization")
-        if org is not None and not (isinstance(org, dict) and
-                                    all(isinstance(org.get(k), str) for k in ("id", "slug", "role"))):
-            raise UserError("%s: organization must be {id, slug, role}" % self.id)
-        if org is not None:
-            org = dict(org)
-            if org["role"].startswith("org:"):
-                org["role"] = org["role"][4:]
-            org.setdefault("name", org["slug"])
-        self.organization = org
+        self.organizations = self._organizations(d)
+        # the single `organization` field of older fixtures = the first membership
+        self.organization = self.organizations[0] if self.organizations else None
+        default = d.get("default_organization", _FIRST)
+        if default is _FIRST:
+            self.default_org = self.organization
+        elif default is None:
+            self.default_org = None          # new sessions start on the personal account
+        else:
+            self.default_org = self.find_org(default) if isinstance(default, str) else None
+            if self.default_org is None:
+                raise UserError("%s: default_organization must be null or the id or slug of "
+                                "one of the user's organizations" % self.id)
         self.first_name = d.get("first_name")
         self.last_name = d.get("last_name")
         self.created_at = d.get("created_at") or 1735689600000
@@ -89,6 +109,30 @@ class User:
         # default: with second factors a correct password asks for one
         self.after_password = d.get("after_password") or (
             "needs_second_factor" if self.second_factors else "complete")
+
+    def _organizations(self, d):
+        """Memberships in order: `organization` (older fixtures) first, then
+        `organizations`; one per org id."""
+        listed = d.get("organizations")
+        if listed is not None and not isinstance(listed, list):
+            raise UserError("%s: organizations must be a list" % self.id)
+        out = []
+        single = d.get("organization")
+        for o in ([single] if single is not None else []) + list(listed or []):
+            o = _org(self.id, o)
+            if any(x["id"] == o["id"] for x in out):
+                continue
+            if any(x["slug"] == o["slug"] for x in out):
+                raise UserError("%s: two organizations with slug %r" % (self.id, o["slug"]))
+            out.append(o)
+        return out
+
+    def find_org(self, ident):
+        """The membership whose id or slug is `ident`, or None."""
+        for o in self.organizations:
+            if ident in (o["id"], o["slug"]):
+                return o
+        return None
 
     def _second_factor_fields(self, d):
         sf = d.get("second_factors") or []
@@ -177,6 +221,7 @@ class Session:
         self.last_jwt = None
         self.factor_verification_age = [0, -1]
         self.tasks = None
+        self.ended_at = None          # ms: when it was ended or removed
 
 
 class SignIn:
@@ -245,6 +290,7 @@ class Store:
             self.used_backup_codes = {}    # user id -> set of used codes
             self.next_codes = collections.deque()   # control API: the next codes, in order
             self.fixed_code = None         # control API: every later code is this
+            self.last_sign_in = {}         # user id -> ms of the last session created
             if self.users_file:
                 with open(self.users_file, encoding="utf-8") as f:
                     users = json.load(f)
@@ -412,14 +458,44 @@ class Store:
 
     def new_session(self, client, user):
         with self.lock:
-            s = Session(client, user, user.organization)
+            s = Session(client, user, user.default_org)
             client.sessions[s.id] = s
             client.last_active_session_id = s.id
             client.updated_at = now_ms()
+            self.last_sign_in[user.id] = s.created_at
             return s
 
+    def all_sessions(self):
+        with self.lock:
+            return [s for c in self.clients.values() for s in c.sessions.values()]
+
+    def end_session(self, session, status):
+        """Mark a session ended or removed (keeps the first ended_at)."""
+        with self.lock:
+            session.status = status
+            session.updated_at = now_ms()
+            if session.ended_at is None:
+                session.ended_at = session.updated_at
+
+    # ---- organizations ---------------------------------------------------------------
+    def org_members(self, ident):
+        """[(user, membership)] of the organization with this id or slug, fixture order."""
+        with self.lock:
+            out = []
+            for u in self.users.values():
+                m = u.find_org(ident)
+                if m is not None:
+                    out.append((u, m))
+            return out
+
+    def org_info(self, ident):
+        """{id, slug, name, members_count} of a known organization, or None."""
+        members = self.org_members(ident)
+        if not members:
+            return None
+        first = members[0][1]
+        return {"id": first["id"], "slug": first["slug"], "name": first["name"],
+                "members_count": len(members)}
+
     def find_org(self, user, ident):
-        org = user.organization
-        if org and ident in (org["id"], org["slug"]):
-            return org
-        return None
+        return user.find_org(ident)

@@ -225,3 +225,100 @@ def test_device_trust_answers_conform(spec, request, mode, status):
     ok = emu.attempt_second_factor(si["id"], "email_code", emu.last_code(), p.token)
     assert ok.json()["response"]["client_trust_state"] == "known"
     spec.validate(ok.json(), ATTEMPT_2FA, "post", 200)
+
+
+# ---- organizations, tokens, templates -----------------------------------------------------------
+TOKENS = "/v1/client/sessions/{session_id}/tokens"
+TEMPLATE_TOKENS = TOKENS + "/{template_name}"
+TOUCH = "/v1/client/sessions/{session_id}/touch"
+
+
+def test_org_tokens_touch_and_errors_conform(spec, emu):
+    r = emu.sign_in("alice", "correct horse")
+    tok, sid = r.token, r.json()["response"]["created_session_id"]
+    for org in ("ops", "org_dev", ""):
+        t = emu.session_token(sid, tok, organization_id=org)
+        assert t.status == 200
+        spec.validate(t.json(), TOKENS, "post", 200)
+    t = emu.session_token(sid, tok, template="pam")
+    spec.validate(t.json(), TEMPLATE_TOKENS, "post", 200)
+    bad = emu.session_token(sid, tok, organization_id="org_ileap")
+    assert bad.status == 404
+    spec.validate(bad.json(), TOKENS, "post", 404)
+    missing = emu.session_token(sid, tok, template="no_such_template")
+    assert missing.status == 404
+    spec.validate(missing.json(), TEMPLATE_TOKENS, "post", 404)
+    emu.fault("jwt", kind="alg_none", count=1)
+    spec.validate(emu.session_token(sid, tok).json(), TOKENS, "post", 200)
+    for org in ("dev", "org_ops", ""):
+        touch = emu.fapi("POST", "/v1/client/sessions/%s/touch" % sid,
+                         form={"active_organization_id": org, "intent": "select_org"}, token=tok)
+        assert touch.status == 200
+        spec.validate(touch.json(), TOUCH, "post", 200)
+    bad = emu.fapi("POST", "/v1/client/sessions/%s/touch" % sid,
+                   form={"active_organization_id": "ileap"}, token=tok)
+    assert bad.status == 404
+    spec.validate(bad.json(), TOUCH, "post", 404)
+    emu.fapi("POST", "/v1/client/sessions/%s/end" % sid, token=tok)
+    ended = emu.session_token(sid, tok, template="pam")
+    assert ended.status == 401
+    spec.validate(ended.json(), TEMPLATE_TOKENS, "post", 401)
+
+
+def test_member_sessions_conform(spec, emu):
+    for ident, pw in (("ileap-demo@way.cloud", "HelloPrimaryData"),
+                      ("auditor-user", "auditor password")):
+        r = emu.sign_in(ident, pw)
+        spec.validate(r.json(), SIGN_INS, "post", 200)
+
+
+# ---- Backend API --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bapi_spec():
+    return Spec(shared_file("clerk", "backend-api.yml"))
+
+
+def test_bapi_users_conform(bapi_spec, emu):
+    emu.sign_in("alice", "correct horse")
+    r = emu.bapi("GET", "/v1/users", query={"limit": 100})
+    assert r.status == 200 and len(r.json()) == 16
+    bapi_spec.validate(r.json(), "/users", "get", 200)
+    for uid in ("user_alice", "user_mfa", "user_totp", "user_email2fa", "user_banned",
+                "user_nopass"):
+        one = emu.bapi("GET", "/v1/users/" + uid)
+        bapi_spec.validate(one.json(), "/users/{user_id}", "get", 200)
+    missing = emu.bapi("GET", "/v1/users/user_nobody")
+    bapi_spec.validate(missing.json(), "/users/{user_id}", "get", 404)
+    for key in (None, "sk_test_wrong"):
+        denied = emu.bapi("GET", "/v1/users", secret_key=key)
+        assert denied.status == 401
+        bapi_spec.validate(denied.json(), "/users", "get", 401)
+    bad = emu.bapi("GET", "/v1/users", query={"limit": "x"})
+    bapi_spec.validate(bad.json(), "/users", "get", 422)
+
+
+def test_bapi_locked_user_conforms(bapi_spec, limited_emu):
+    for _ in range(3):
+        limited_emu.sign_in("alice", "wrong")
+    r = limited_emu.bapi("GET", "/v1/users/user_alice")
+    assert r.json()["locked"] is True
+    bapi_spec.validate(r.json(), "/users/{user_id}", "get", 200)
+
+
+def test_bapi_memberships_conform(bapi_spec, emu):
+    for uid in ("user_alice", "user_auditor", "user_bob"):
+        r = emu.bapi("GET", "/v1/users/%s/organization_memberships" % uid)
+        bapi_spec.validate(r.json(), "/users/{user_id}/organization_memberships", "get", 200)
+    for org in ("org_dev", "ops", "org_ileap"):
+        r = emu.bapi("GET", "/v1/organizations/%s/memberships" % org)
+        assert r.json()["total_count"] >= 1
+        bapi_spec.validate(r.json(), "/organizations/{organization_id}/memberships", "get", 200)
+    denied = emu.bapi("GET", "/v1/organizations/org_dev/memberships", secret_key=None)
+    bapi_spec.validate(denied.json(), "/organizations/{organization_id}/memberships", "get", 401)
+
+
+def test_bapi_jwks_conforms(bapi_spec, emu):
+    emu.rotate_jwks()
+    r = emu.bapi("GET", "/v1/jwks")
+    assert len(r.json()["keys"]) == 2
+    bapi_spec.validate(r.json(), "/jwks", "get", 200)

@@ -182,3 +182,69 @@ def test_template_token(pam, emu):
     r = pam.run(name, PASSWORD, ops=AUTH_ENV)
     assert r.ok, r
     assert paths(emu)[1].endswith("/tokens/pam")
+
+
+# ---- acct_mgmt for users who logged in another way (an ssh key) ----
+
+@pytest.fixture
+def backend(pam, emu, tmp_path):
+    key = tmp_path / "clerk-secret-key"
+    key.write_text(emu.secret_key + "\n")
+    os.chmod(key, 0o600)
+
+    def service(*extra, key_file=key):
+        args = pam.base_args() + ["secret_key_file=%s" % key_file,
+                                  "backend_api=%s" % emu.bapi_url] + list(extra)
+        pam.service(lines=["account required %s %s" % (MODULE, " ".join(args))])
+    return service
+
+
+def bapi_paths(emu):
+    return [r["path"] for r in emu.requests() if r.get("api") == "bapi"]
+
+
+@pytest.mark.parametrize("user,code", [
+    ("alice@way.cloud", "PAM_SUCCESS"),
+    ("banned-user", "PAM_PERM_DENIED"),
+    ("locked-user", "PAM_PERM_DENIED"),
+    ("nobody-here@way.cloud", "PAM_USER_UNKNOWN"),
+])
+def test_backend_lookup_for_other_logins(pam, emu, backend, user, code):
+    backend()
+    r = pam.run(user, ops=[("acct_mgmt", code)])
+    assert r.ok, r
+    assert any("account (Backend API)" in line for line in r.log), r.log
+    assert emu.requests() == [] or all(q.get("api") == "bapi" for q in emu.requests())
+    assert bapi_paths(emu)[0] == "/v1/users"
+    assert emu.secret_key not in r.stderr
+
+
+@pytest.mark.parametrize("user,rules,code", [
+    ("alice@way.cloud", ["organization=ops", "require_organization"], "PAM_SUCCESS"),
+    ("alice@way.cloud", ["organization=ops", "allowed_roles=admin"], "PAM_SUCCESS"),
+    ("alice@way.cloud", ["organization=dev", "allowed_roles=admin"], "PAM_PERM_DENIED"),
+    ("alice@way.cloud", ["organization=nowhere", "require_organization"], "PAM_PERM_DENIED"),
+])
+def test_backend_membership_rules(pam, emu, backend, user, rules, code):
+    backend(*rules)
+    r = pam.run(user, ops=[("acct_mgmt", code)])
+    assert r.ok, r
+    assert bapi_paths(emu)[-1].endswith("/organization_memberships")
+
+
+def test_backend_wrong_secret_key(pam, emu, backend, tmp_path):
+    bad = tmp_path / "wrong-key"
+    bad.write_text("sk_test_not_the_key\n")
+    os.chmod(bad, 0o600)
+    backend(key_file=bad)
+    assert pam.run("alice@way.cloud", ops=[("acct_mgmt", "PAM_SERVICE_ERR")]).ok
+
+
+def test_backend_secret_key_file_must_be_private(pam, emu, backend, tmp_path):
+    loose = tmp_path / "loose-key"
+    loose.write_text(emu.secret_key)
+    os.chmod(loose, 0o644)
+    backend(key_file=loose)
+    r = pam.run("alice@way.cloud", ops=[("acct_mgmt", "PAM_SERVICE_ERR")])
+    assert r.ok, r
+    assert bapi_paths(emu) == []

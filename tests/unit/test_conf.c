@@ -609,6 +609,14 @@ static const struct key_case key_cases[] = {
 	  "letters, digits" },
 	{ "authorize", { "auth", "account" }, { "session", "AUTH" }, "auth or account" },
 	{ "end_session", { "close", "auth", "never" }, { "logout", "" }, "close, auth or never" },
+	{ "secret_key_file",
+	  { "@FILE@" },
+	  { "/nonexistent/sk", "sk", "@DIR@" },
+	  "not an existing file" },
+	{ "backend_api",
+	  { "https://api.clerk.com", "https://127.0.0.1:8444/" },
+	  { "http://api.clerk.com", "https://api.clerk.com/v1" },
+	  "https" },
 	{ "state_dir",
 	  { "/var/lib/pam_clerk", "none", "@DIR@" },
 	  { "var/lib/pam_clerk", "./state", "None" },
@@ -975,30 +983,51 @@ static void test_key_names(void **state)
 {
 	(void)state;
 	static const char *const want[] = {
-		"conf",		  "publishable_key", "frontend_api",
-		"identifier",	  "cafile",	     "capath",
-		"timeout",	  "connect_timeout", "proxy",
-		"api_version",	  "debug",	     "use_first_pass",
-		"try_first_pass", "factor",	     "max_tries",
-		"state_dir",	  "export_env",	     "jwt_template",
-		"jwt_key",	  "organization",    "require_organization",
-		"allowed_roles",  "authorize",	     "end_session",
+		"conf",
+		"publishable_key",
+		"frontend_api",
+		"identifier",
+		"cafile",
+		"capath",
+		"timeout",
+		"connect_timeout",
+		"proxy",
+		"api_version",
+		"debug",
+		"use_first_pass",
+		"try_first_pass",
+		"factor",
+		"max_tries",
+		"state_dir",
+		"export_env",
+		"jwt_template",
+		"jwt_key",
+		"organization",
+		"require_organization",
+		"allowed_roles",
+		"authorize",
+		"end_session",
+		"secret_key_file",
+		"backend_api",
+		"offline_cache",
+		"offline_max_failures",
 	};
+	const size_t nwant = sizeof want / sizeof want[0];
 	size_t n = 0;
 	while (conf_key_name(n) != NULL)
 		n++;
-	assert_int_equal(n, 24);
-	assert_null(conf_key_name(24));
+	assert_int_equal(n, nwant);
+	assert_null(conf_key_name(nwant));
 	assert_null(conf_key_name(1000));
 	assert_null(conf_key_name(SIZE_MAX));
-	for (size_t i = 0; i < 24; i++) {
+	for (size_t i = 0; i < nwant; i++) {
 		bool found = false;
-		for (size_t j = 0; j < 24; j++)
+		for (size_t j = 0; j < nwant; j++)
 			found = found || strcmp(conf_key_name(j), want[i]) == 0;
 		if (!found)
 			print_error("key %s missing from conf_key_name\n", want[i]);
 		assert_true(found);
-		for (size_t j = i + 1; j < 24; j++)
+		for (size_t j = i + 1; j < nwant; j++)
 			assert_string_not_equal(conf_key_name(i), conf_key_name(j));
 	}
 }

@@ -1,0 +1,191 @@
+#include "config.h"
+
+#include "bapi.h"
+
+#include "buf.h"
+#include "form.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SECRET_MAX 512
+
+char *bapi_read_secret(const char *path, char *err, size_t errsize)
+{
+	struct stat st;
+	char buf[SECRET_MAX + 2];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errsize, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	ssize_t n = -1;
+	const char *why = NULL;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_uid != 0 && st.st_uid != geteuid())
+		why = "not owned by root";
+	else if (st.st_mode & (S_IRWXG | S_IRWXO))
+		why = "readable or writable by group or others (want 0600)";
+	else if ((n = read(fd, buf, sizeof buf - 1)) <= 0 || n > SECRET_MAX)
+		why = "empty or too long";
+	close(fd);
+	char *key = NULL;
+	if (why == NULL) {
+		size_t len = (size_t)n;
+		while (len > 0 &&
+		       (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+			len--;
+		buf[len] = '\0';
+		if (strncmp(buf, "sk_", 3) != 0 || strcspn(buf, " \t\r\n") != len)
+			why = "does not hold one sk_... key";
+		else
+			key = strdup(buf);
+	}
+	explicit_bzero(buf, sizeof buf);
+	if (why != NULL)
+		snprintf(err, errsize, "secret_key_file %s: %s", path, why);
+	return key;
+}
+
+static struct json_object *parse(const struct buf *body)
+{
+	struct json_tokener *tok = json_tokener_new_ex(32);
+	if (tok == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	struct json_object *o = json_tokener_parse_ex(tok, buf_str(body), (int)body->len);
+	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+			  json_tokener_get_parse_end(tok) != body->len)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+static const char *str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : NULL;
+}
+
+static int flag(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
+	       json_object_get_boolean(v);
+}
+
+/* GET base+path with the secret key; the body in *root on 200. */
+static enum bapi_result get(const char *url, const struct http_options *http, const char *key,
+			    struct json_object **root, char *err, size_t errsize)
+{
+	struct buf auth;
+	struct http_response resp;
+	buf_init(&auth, SECRET_MAX + 64);
+	buf_append_str(&auth, "Authorization: Bearer ");
+	buf_append_str(&auth, key);
+	const char *headers[] = { buf_str(&auth), NULL };
+	struct http_request req = { NULL, url, headers, NULL, 0 };
+	enum http_result h = http_perform(http, &req, &resp, err, errsize);
+	buf_wipe(&auth);
+	enum bapi_result r = BAPI_BAD;
+	*root = NULL;
+	if (h == HTTP_ERR_CONNECT || h == HTTP_ERR_TIMEOUT || h == HTTP_ERR_TLS)
+		r = BAPI_UNAVAILABLE;
+	else if (h != HTTP_OK)
+		r = BAPI_BAD;
+	else if (resp.status >= 500 || resp.status == 429)
+		r = BAPI_UNAVAILABLE;
+	else if (resp.status == 401 || resp.status == 403)
+		r = BAPI_REFUSED;
+	else if (resp.status == 404)
+		r = BAPI_NOT_FOUND;
+	else if (resp.status == 200 && (*root = parse(&resp.body)) != NULL)
+		r = BAPI_FOUND;
+	if (h == HTTP_OK && r != BAPI_FOUND)
+		snprintf(err, errsize, "Backend API answered HTTP %ld", resp.status);
+	http_response_free(&resp);
+	return r;
+}
+
+enum bapi_result bapi_lookup(const char *base_url, const struct http_options *http,
+			     const char *secret_key, const char *identifier, const char *org,
+			     struct bapi_user *u, char *err, size_t errsize)
+{
+	struct buf url;
+	struct json_object *root = NULL;
+	memset(u, 0, sizeof *u);
+	buf_init(&url, 4096);
+	const char *param = strchr(identifier, '@') ? "email_address"
+			    : identifier[0] == '+'  ? "phone_number"
+						    : "username";
+	if (buf_append_str(&url, base_url) != 0 || buf_append_str(&url, "/v1/users?") != 0 ||
+	    form_add(&url, param, identifier) != 0) {
+		buf_wipe(&url);
+		snprintf(err, errsize, "identifier too long");
+		return BAPI_BAD;
+	}
+	enum bapi_result r = get(buf_str(&url), http, secret_key, &root, err, errsize);
+	buf_wipe(&url);
+	if (r != BAPI_FOUND)
+		return r;
+	struct json_object *user =
+		json_object_is_type(root, json_type_array) && json_object_array_length(root) == 1
+			? json_object_array_get_idx(root, 0)
+			: NULL;
+	const char *id =
+		user && json_object_is_type(user, json_type_object) ? str(user, "id") : NULL;
+	if (json_object_is_type(root, json_type_array) && json_object_array_length(root) == 0)
+		r = BAPI_NOT_FOUND;
+	else if (id == NULL || strlen(id) >= sizeof u->id || strcspn(id, "/?#%&") != strlen(id))
+		r = BAPI_BAD; /* not one user: never guess which */
+	if (r == BAPI_FOUND) {
+		snprintf(u->id, sizeof u->id, "%s", id);
+		u->banned = flag(user, "banned");
+		u->locked = flag(user, "locked");
+	}
+	json_object_put(root);
+	if (r != BAPI_FOUND || org == NULL)
+		return r;
+
+	char mpath[600];
+	snprintf(mpath, sizeof mpath, "%s/v1/users/%s/organization_memberships?limit=100", base_url,
+		 u->id);
+	r = get(mpath, http, secret_key, &root, err, errsize);
+	if (r != BAPI_FOUND)
+		return r == BAPI_NOT_FOUND ? BAPI_BAD : r;
+	struct json_object *data;
+	if (!json_object_object_get_ex(root, "data", &data) ||
+	    !json_object_is_type(data, json_type_array)) {
+		json_object_put(root);
+		snprintf(err, errsize, "memberships answer without data[]");
+		return BAPI_BAD;
+	}
+	for (size_t i = 0; i < json_object_array_length(data); i++) {
+		struct json_object *m = json_object_array_get_idx(data, i), *o;
+		if (!json_object_is_type(m, json_type_object) ||
+		    !json_object_object_get_ex(m, "organization", &o) ||
+		    !json_object_is_type(o, json_type_object))
+			continue;
+		const char *oid = str(o, "id"), *slug = str(o, "slug"), *role = str(m, "role");
+		if ((oid && strcmp(oid, org) == 0) || (slug && strcmp(slug, org) == 0)) {
+			u->in_org = 1;
+			if (role != NULL)
+				snprintf(u->org_role, sizeof u->org_role, "%s",
+					 strncmp(role, "org:", 4) == 0 ? role + 4 : role);
+			break;
+		}
+	}
+	json_object_put(root);
+	return BAPI_FOUND;
+}
