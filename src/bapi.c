@@ -4,6 +4,7 @@
 
 #include "buf.h"
 #include "form.h"
+#include "json_strict.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,18 +57,8 @@ char *bapi_read_secret(const char *path, char *err, size_t errsize)
 
 static struct json_object *parse(const struct buf *body)
 {
-	struct json_tokener *tok = json_tokener_new_ex(32);
-	if (tok == NULL)
-		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	struct json_object *o = json_tokener_parse_ex(tok, buf_str(body), (int)body->len);
-	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-			  json_tokener_get_parse_end(tok) != body->len)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
+	char err[80];
+	return json_parse_strict(buf_str(body), body->len, json_type_null, err, sizeof err);
 }
 
 static const char *str(struct json_object *o, const char *key)

@@ -3,6 +3,7 @@
 #include "fapi_answer.h"
 
 #include "buf.h"
+#include "json_strict.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -10,40 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JSON_DEPTH_MAX 32
-
-/* Strict JSON, valid UTF-8, nothing after the value, bounded depth. */
 static struct json_object *parse_json(const char *body, size_t len, char *err, size_t errsize)
 {
-	if (len == 0 || len > (size_t)INT32_MAX) {
-		snprintf(err, errsize, "empty body");
-		return NULL;
-	}
-	struct json_tokener *tok = json_tokener_new_ex(JSON_DEPTH_MAX);
-	if (tok == NULL) {
-		snprintf(err, errsize, "out of memory");
-		return NULL;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	struct json_object *root = json_tokener_parse_ex(tok, body, (int)len);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	if (root == NULL || jerr != json_tokener_success) {
-		snprintf(err, errsize, "not JSON: %s",
-			 jerr == json_tokener_continue ? "cut short"
-						       : json_tokener_error_desc(jerr));
-		json_object_put(root);
-		root = NULL;
-	} else if (json_tokener_get_parse_end(tok) != len) {
-		snprintf(err, errsize, "not JSON: data after the value");
-		json_object_put(root);
-		root = NULL;
-	} else if (!json_object_is_type(root, json_type_object)) {
-		snprintf(err, errsize, "not a JSON object");
-		json_object_put(root);
-		root = NULL;
-	}
-	json_tokener_free(tok);
-	return root;
+	return json_parse_strict(body, len, json_type_object, err, errsize);
 }
 
 static struct json_object *member(struct json_object *o, const char *key, enum json_type t)

@@ -4,6 +4,7 @@
 
 #include "b64.h"
 #include "buf.h"
+#include "json_strict.h"
 
 #include <json-c/json.h>
 #include <openssl/bn.h>
@@ -16,24 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JWT_MAX	   (16 * 1024)
-#define JSON_DEPTH 16
+#define JWT_MAX (16 * 1024)
 
 static struct json_object *parse_object(const char *text, size_t len)
 {
-	struct json_tokener *tok = json_tokener_new_ex(JSON_DEPTH);
-	if (tok == NULL || len > JWT_MAX * 64)
-		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	struct json_object *o = json_tokener_parse_ex(tok, text, (int)len);
-	if (o != NULL &&
-	    (json_tokener_get_error(tok) != json_tokener_success ||
-	     json_tokener_get_parse_end(tok) != len || !json_object_is_type(o, json_type_object))) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
+	char err[80];
+	return json_parse_strict(text, len, json_type_object, err, sizeof err);
 }
 
 static const char *str_member(struct json_object *o, const char *key)
