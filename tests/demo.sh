@@ -34,19 +34,22 @@ cat >"$work/pam_clerk.conf" <<CONF
 frontend_api = $url
 cafile = $work/emulator/ca.pem
 identifier = %u@way.cloud
+state_dir = none
 CONF
 chmod 600 "$work/pam_clerk.conf"
 echo "auth required $module conf=$work/pam_clerk.conf" >"$work/pam.d/clerk-demo"
 echo "account required $module conf=$work/pam_clerk.conf" >>"$work/pam.d/clerk-demo"
 
 run() {
-	echo "\$ pamtester -v clerk-demo ileap-demo authenticate    (password: $1)"
+	echo "\$ pamtester -v clerk-demo ileap-demo authenticate acct_mgmt    (password: $1)"
 	# pam_wrapper points libpam at our service file instead of /etc/pam.d;
-	# pam_clerk's log lines appear as "SYSLOG" lines.
-	printf '%s\n' "$1" | LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 \
+	# pam_clerk's log lines appear as "syslog:" lines.
+	out=$(printf '%s\n' "$1" | LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=3 \
-		pamtester -v clerk-demo ileap-demo authenticate acct_mgmt 2>&1 |
+		pamtester -v clerk-demo ileap-demo authenticate acct_mgmt 2>&1)
+	printf '%s\n' "$out" | grep -v '_pam_init_handlers' |
 		sed -n 's/.*SYSLOG([0-9]*): /  syslog: /p; /^pamtester/p'
+	printf '%s\n' "$out" | grep -q 'successfully authenticated'
 }
 echo "Clerk FAPI emulator at $url; identifier = %u@way.cloud"
 echo
