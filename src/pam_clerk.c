@@ -20,6 +20,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PAM_SM_AUTH
 #define PAM_SM_ACCOUNT
@@ -258,9 +259,11 @@ static void sign_in(pam_handle_t *pamh, const struct conf *cfg, const char *iden
 							 cfg->timeout * 1000, why, sizeof why) == 0;
 	if (keep)
 		stored = state_load(&st, why, sizeof why);
+	/* Root can always keep state, so a failure then is worth a warning; a
+	 * non-root caller (a screen locker) simply goes without. */
 	if (why[0] != '\0') {
 		char s_why[400];
-		pam_syslog(pamh, keep ? LOG_WARNING : LOG_DEBUG, "state_dir: %s",
+		pam_syslog(pamh, keep || geteuid() == 0 ? LOG_WARNING : LOG_DEBUG, "state_dir: %s",
 			   sanitize(s_why, sizeof s_why, why));
 	}
 	struct clerk_client client = client_for(cfg);
