@@ -66,6 +66,14 @@ static void take_secret(char **slot, char **from)
 	*from = NULL;
 }
 
+static bool visible_ascii(const char *s)
+{
+	for (; *s; s++)
+		if (*s <= 0x20 || *s >= 0x7f)
+			return false;
+	return true;
+}
+
 static long parse_retry_after(const char *v)
 {
 	if (v == NULL || *v < '0' || *v > '9' || strlen(v) > 9)
@@ -125,7 +133,12 @@ static enum outcome fapi_request(struct exchange *x, const char *method, const c
 		goto out;
 	}
 	r->http_status = resp->status;
-	/* The client token may rotate on any answer: always keep the newest. */
+	/* The client token may rotate on any answer: always keep the newest, if
+	 * it is one we can send back as it is (visible ASCII: no header tricks). */
+	if (resp->authorization != NULL && !visible_ascii(resp->authorization)) {
+		secret_free(resp->authorization);
+		resp->authorization = NULL;
+	}
 	take_secret(&r->client_token, &resp->authorization);
 	take_secret(&x->db_jwt, &resp->db_jwt);
 out:

@@ -1,0 +1,393 @@
+"""The fault matrix: every fault the FAPI emulator can produce, and those of the network
+around it, through the built module under real libpam. Each row asserts the PAM code, the
+outcome in the log line, and that the time spent stays within the bound the configuration
+promises: connect_timeout for what happens before a connection stands (refused, DNS, TLS),
+timeout for the whole run of requests of one login (every request, the dev-browser
+handshake and its retry, the token and session requests), plus the documented extras (a
+Retry-After wait on a code, the state_dir lock, the JWKS fetch).
+
+Times are measured around the whole driver process, so each row's bound is checked against
+the time the same driver takes for a plain successful login here (the baseline) plus a
+margin. At the end the measured table is written to $FAULT_MATRIX_TABLE (default: the
+pytest tmp dir, printed with -s): fault, PAM code, worst time measured, bound.
+"""
+import fcntl
+import hashlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import time
+
+import pytest
+
+import conftest
+from emulator.control import Emulator, totp
+
+DEMO = "ileap-demo@way.cloud"
+DEMO_PASSWORD = "HelloPrimaryData"
+T = 3          # timeout= for every row
+C = 1          # connect_timeout=
+MARGIN = 1.5   # scheduling, a loaded CI machine
+TIMES = ["timeout=%d" % T, "connect_timeout=%d" % C]
+
+_baseline = []
+RESULTS = {}   # row id -> (fault, pam code, outcome, elapsed - baseline, bound text)
+
+
+def baseline(pam):
+    """Seconds a plain successful login takes through the driver (median of three)."""
+    if not _baseline:
+        pam.service(extra_args=TIMES)
+        runs = []
+        for _ in range(3):
+            r = pam.expect(DEMO, DEMO_PASSWORD, "PAM_SUCCESS")
+            runs.append(r.elapsed)
+        _baseline.append(statistics.median(runs))
+    return _baseline[0]
+
+
+@pytest.fixture(autouse=True)
+def _measure_baseline_first(pam):
+    """The baseline is taken before a row sets up its faults (once per module)."""
+    baseline(pam)
+    pam.emu.reset()
+
+
+def check(pam, r, row, code, outcomes, bound, fault, bound_text, at_least=None):
+    """Assert the code, the outcome and the time; remember the row for the table."""
+    base = baseline(pam)
+    assert r.ok, "%s: expected %s: %r" % (row, code, r)
+    outcome = r.outcome()
+    assert outcome in outcomes, "%s: outcome %s, expected %s" % (row, outcome, outcomes)
+    extra = r.elapsed - base
+    assert extra <= bound + MARGIN, "%s: %.2f s beyond a normal login (bound %s = %.1f s)" % (
+        row, extra, bound_text, bound)
+    if at_least is not None:
+        assert r.elapsed >= at_least, "%s: ended after %.2f s, before the %.1f s it must wait" \
+            % (row, r.elapsed, at_least)
+    RESULTS[row] = (fault, code, outcome, max(extra, 0.0), bound_text)
+    return r
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def url_service(pam, url, cafile, extra=()):
+    args = ["conf=%s" % pam.conf, "frontend_api=%s" % url] + (
+        ["cafile=%s" % cafile] if cafile else []) + TIMES + list(extra)
+    return pam.service(auth_args=args)
+
+
+# ---- before a connection stands: bounded by connect_timeout --------------------------------
+
+def test_connection_refused(pam, emu):
+    url_service(pam, "https://127.0.0.1:%d" % closed_port(), emu.ca_file)
+    r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_AUTHINFO_UNAVAIL")])
+    check(pam, r, "connection_refused", "PAM_AUTHINFO_UNAVAIL", {"network_error"}, C,
+          "connection refused", "connect_timeout")
+
+
+def test_dns_failure(pam, emu):
+    url_service(pam, "https://clerk.does-not-exist.invalid", emu.ca_file)
+    r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_AUTHINFO_UNAVAIL")])
+    check(pam, r, "dns_failure", "PAM_AUTHINFO_UNAVAIL", {"network_error", "timeout"}, C,
+          "DNS failure (no such host)", "connect_timeout")
+
+
+class BlackholeDNS:
+    """A name server on 127.0.0.77:53 that never answers (UDP and TCP)."""
+
+    ADDR = "127.0.0.77"
+
+    def __init__(self):
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind((self.ADDR, 53))
+        self.tcp = socket.socket()
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind((self.ADDR, 53))
+        self.tcp.listen(16)
+
+    def close(self):
+        self.udp.close()
+        self.tcp.close()
+
+
+def can_unshare():
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not can_unshare(), reason="needs root and unshare -m (a private "
+                    "/etc/resolv.conf for the driver)")
+def test_dns_server_never_answers(pam, emu, tmp_path, monkeypatch):
+    """The resolver hangs (its own timeout here: 8 s): the login must still end after
+    connect_timeout, not when glibc gives up."""
+    try:
+        dns = BlackholeDNS()
+    except OSError as e:
+        pytest.skip("cannot listen on %s:53: %s" % (BlackholeDNS.ADDR, e))
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver %s\noptions timeout:8 attempts:1\n" % BlackholeDNS.ADDR)
+    wrapper = tmp_path / "python-private-resolv"
+    wrapper.write_text("#!/bin/sh\nexec unshare -m sh -c 'mount --bind \"$0\" "
+                       "/etc/resolv.conf && exec /usr/bin/python3 \"$@\"' %s \"$@\"\n" % resolv)
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(conftest, "PYTHON", str(wrapper))
+    try:
+        url_service(pam, "https://clerk.example.com", emu.ca_file)
+        r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_AUTHINFO_UNAVAIL")])
+    finally:
+        dns.close()
+    check(pam, r, "dns_hang", "PAM_AUTHINFO_UNAVAIL", {"timeout", "network_error"}, C,
+          "DNS server never answers", "connect_timeout")
+
+
+@pytest.mark.parametrize("which", ["unknown_ca", "wrong_host", "self_signed"])
+def test_tls_failures(pam, emu, which):
+    url, cafile = {"unknown_ca": (emu.url, None), "wrong_host": (emu.wrong_host_url, emu.ca_file),
+                   "self_signed": (emu.self_signed_url, emu.ca_file)}[which]
+    url_service(pam, url, cafile)
+    r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_AUTHINFO_UNAVAIL")])
+    check(pam, r, "tls_" + which, "PAM_AUTHINFO_UNAVAIL", {"tls_error"}, C,
+          "TLS: %s" % which.replace("_", " "), "connect_timeout")
+    assert emu.requests() == []
+
+
+def test_tls_handshake_hangs(pam, emu):
+    pam.service(extra_args=TIMES)
+    emu.fault("hang_tls", count=1, timeout=30)
+    r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_AUTHINFO_UNAVAIL")])
+    check(pam, r, "hang_tls", "PAM_AUTHINFO_UNAVAIL", {"timeout"}, C,
+          "TLS handshake hangs", "connect_timeout", at_least=C * 0.9)
+
+
+# ---- a connection stands, the answer does not come: bounded by timeout ---------------------
+
+@pytest.mark.parametrize("fault,params,what", [
+    ("hang", {"timeout": 30}, "hang before the headers"),
+    ("hang_after_headers", {"timeout": 30}, "hang after the headers"),
+    ("drip", {"interval": 0.5}, "slow drip of bytes (one per 0.5 s)"),
+])
+def test_hangs(pam, emu, fault, params, what):
+    pam.service(extra_args=TIMES)
+    emu.fault(fault, count=1, **params)
+    r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_AUTHINFO_UNAVAIL")])
+    check(pam, r, fault, "PAM_AUTHINFO_UNAVAIL", {"timeout"}, T, what, "timeout",
+          at_least=T * 0.9)
+    assert len(emu.requests()) == 1, "never retried after a timeout"
+
+
+def test_slow_but_in_time(pam, emu):
+    pam.service(extra_args=TIMES)
+    emu.fault("delay", count=1, seconds=1.5)
+    r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_SUCCESS")])
+    check(pam, r, "delay", "PAM_SUCCESS", {"success"}, 1.5, "answer 1.5 s late (in time)",
+          "the delay")
+
+
+# ---- an answer arrives, and is wrong: at once ----------------------------------------------
+
+@pytest.mark.parametrize("fault,params,code,outcomes,what", [
+    ("reset", {}, "PAM_AUTHINFO_UNAVAIL", {"network_error", "bad_response"},
+     "reset before the answer"),
+    ("reset_mid_body", {}, "PAM_AUTHINFO_UNAVAIL", {"network_error", "bad_response"},
+     "reset mid-body"),
+    ("status", {"http_status": 500}, "PAM_AUTHINFO_UNAVAIL", {"server_error"}, "HTTP 500"),
+    ("status", {"http_status": 502}, "PAM_AUTHINFO_UNAVAIL", {"server_error"}, "HTTP 502"),
+    ("status", {"http_status": 503}, "PAM_AUTHINFO_UNAVAIL", {"server_error"}, "HTTP 503"),
+    ("status", {"http_status": 504}, "PAM_AUTHINFO_UNAVAIL", {"server_error"}, "HTTP 504"),
+    ("rate_limit", {"retry_after": 90}, "PAM_MAXTRIES", {"rate_limited"},
+     "429 with Retry-After"),
+    ("rate_limit", {}, "PAM_MAXTRIES", {"rate_limited"}, "429 without Retry-After"),
+    ("truncated_json", {}, "PAM_AUTHINFO_UNAVAIL", {"bad_response"}, "truncated JSON"),
+    ("malformed_json", {}, "PAM_AUTHINFO_UNAVAIL", {"bad_response"}, "malformed JSON"),
+    ("wrong_types", {}, "PAM_AUTHINFO_UNAVAIL", {"bad_response"}, "wrong-typed JSON"),
+    ("empty_body_200", {}, "PAM_AUTHINFO_UNAVAIL", {"bad_response"}, "empty 200 body"),
+    ("oversized", {}, "PAM_AUTHINFO_UNAVAIL", {"bad_response"}, "oversized body (8 MiB)"),
+    ("redirect", {"status": 301}, "PAM_AUTHINFO_UNAVAIL", {"bad_response"}, "redirect 301"),
+    ("redirect", {"status": 302}, "PAM_AUTHINFO_UNAVAIL", {"bad_response"}, "redirect 302"),
+    ("redirect", {"status": 307}, "PAM_AUTHINFO_UNAVAIL", {"bad_response"}, "redirect 307"),
+    ("redirect", {"status": 308}, "PAM_AUTHINFO_UNAVAIL", {"bad_response"}, "redirect 308"),
+    ("unexpected_status", {"http_status": 418}, "PAM_AUTHINFO_UNAVAIL", {"bad_response"},
+     "unexpected status 418"),
+    ("unexpected_status", {"http_status": 204}, "PAM_AUTHINFO_UNAVAIL", {"bad_response"},
+     "unexpected status 204"),
+    ("unexpected_status", {"http_status": 201}, "PAM_AUTHINFO_UNAVAIL", {"bad_response"},
+     "unexpected status 201"),
+], ids=lambda v: None)
+def test_bad_answers(pam, emu, fault, params, code, outcomes, what):
+    pam.service(extra_args=TIMES)
+    emu.fault(fault, count=1, **params)
+    r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", code)])
+    row = fault + "".join("_%s" % v for v in params.values())
+    check(pam, r, row, code, outcomes, T, what, "timeout")
+    assert len(emu.requests()) == 1, "a password POST is never replayed"
+
+
+# ---- later requests of the same login share its budget -------------------------------------
+
+@pytest.fixture(scope="module")
+def dev_emulator(tmp_path_factory):
+    dev = Emulator(str(tmp_path_factory.mktemp("dev-emulator")), dev_instance=True).start()
+    yield dev
+    dev.stop()
+
+
+def dev_service(pam, dev):
+    url_service(pam, dev.url, dev.ca_file)
+
+
+def test_dev_browser_handshake_hangs(pam, dev_emulator):
+    dev = dev_emulator
+    dev.reset()
+    dev_service(pam, dev)
+    dev.fault("hang", count=1, path="/v1/dev_browser", timeout=30)
+    r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_AUTHINFO_UNAVAIL")])
+    check(pam, r, "dev_browser_hang", "PAM_AUTHINFO_UNAVAIL", {"timeout"}, T,
+          "hang in the dev-browser handshake", "timeout (shared)")
+    dev.clear_faults()
+
+
+def test_every_request_slow_shares_one_budget(pam, dev_emulator):
+    """Sign-in (401), handshake, sign-in again: three requests, each 1.2 s late. Together
+    they do not fit in timeout=3: the login ends at the budget, not at 3 x 1.2 s."""
+    dev = dev_emulator
+    dev.reset()
+    dev_service(pam, dev)
+    dev.fault("delay", count=3, seconds=1.2)
+    r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_AUTHINFO_UNAVAIL")])
+    check(pam, r, "three_slow_requests", "PAM_AUTHINFO_UNAVAIL", {"timeout"}, T,
+          "every request of a dev-instance login 1.2 s late", "timeout (shared)")
+    dev.clear_faults()
+
+
+def test_session_end_hangs(pam, emu):
+    """end_session=auth ends the Clerk session at once; that request hanging costs only what
+    is left of the budget, and the login stands."""
+    pam.service(extra_args=TIMES + ["end_session=auth", "state_dir=none"])
+    emu.fault("hang", count=1, path="/v1/client/sessions", timeout=30)
+    r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_SUCCESS")])
+    check(pam, r, "session_end_hang", "PAM_SUCCESS", {"success"}, T,
+          "hang when ending the session (end_session=auth)", "timeout (shared)")
+
+
+def test_code_429_waits_retry_after_once(pam, emu):
+    """A 429 on a code with a short Retry-After is waited out once, then the code is sent
+    again: the documented extra of Retry-After (at most 10 s) on top of the budget."""
+    emu.add_user({"id": "user_fm_totp", "identifiers": ["fm-totp"], "password": "fm password",
+                  "second_factors": ["totp"], "totp_secret": "JBSWY3DPEHPK3PXP"})
+    pam.service(extra_args=TIMES)
+    emu.fault("rate_limit", count=1, path="/v1/client/sign_ins/", retry_after=2)
+    r = pam.run("fm-totp", "fm password", echo_on=[totp("JBSWY3DPEHPK3PXP")],
+                ops=[("authenticate", "PAM_SUCCESS")])
+    check(pam, r, "code_429_retry_after_2", "PAM_SUCCESS", {"success"}, 2 + T,
+          "429 with Retry-After: 2 on a code", "Retry-After (<= 10 s) + timeout",
+          at_least=2)
+
+
+def test_code_429_long_retry_after_is_not_waited(pam, emu):
+    emu.add_user({"id": "user_fm_totp2", "identifiers": ["fm-totp2"],
+                  "password": "fm password", "second_factors": ["totp"],
+                  "totp_secret": "JBSWY3DPEHPK3PXP"})
+    pam.service(extra_args=TIMES)
+    emu.fault("rate_limit", count=1, path="/v1/client/sign_ins/", retry_after=3600)
+    r = pam.run("fm-totp2", "fm password", echo_on=[totp("JBSWY3DPEHPK3PXP")],
+                ops=[("authenticate", "PAM_MAXTRIES")])
+    check(pam, r, "code_429_retry_after_3600", "PAM_MAXTRIES", {"rate_limited"}, T,
+          "429 with Retry-After: 3600 on a code", "timeout")
+
+
+def test_state_dir_locked_by_a_concurrent_login(pam, emu, tmp_path):
+    """Another login of the same identifier holds its state_dir lock: this one waits for it
+    at most `timeout`, then goes on without the stored client."""
+    state = tmp_path / "locked-state"
+    state.mkdir(mode=0o700)
+    name = hashlib.sha256(DEMO.encode()).hexdigest()
+    lock = os.open(str(state / (name + ".lock")), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        pam.service(extra_args=TIMES + ["state_dir=%s" % state])
+        r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_SUCCESS")])
+    finally:
+        os.close(lock)
+    check(pam, r, "state_dir_locked", "PAM_SUCCESS", {"success"}, T,
+          "state_dir lock held by a concurrent login", "timeout (lock wait)", at_least=T * 0.9)
+
+
+def test_worst_case_of_a_password_login(pam, emu, tmp_path):
+    """Everything at once for a login that wants the session JWT: the state_dir lock held by
+    a concurrent login (waited out: timeout), a sign-in that takes most of its budget, then
+    a JWKS fetch that hangs (its own timeout). The documented worst case is 3 x timeout."""
+    state = tmp_path / "worst-state"
+    state.mkdir(mode=0o700)
+    name = hashlib.sha256(DEMO.encode()).hexdigest()
+    lock = os.open(str(state / (name + ".lock")), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        pam.service(extra_args=TIMES + ["export_env", "end_session=never",
+                                        "state_dir=%s" % state])
+        emu.fault("delay", count=1, path="/v1/client/sign_ins", seconds=T - 0.5)
+        emu.fault("hang", count=1, path="/.well-known/jwks.json", timeout=30)
+        r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_AUTHINFO_UNAVAIL")])
+    finally:
+        os.close(lock)
+    check(pam, r, "worst_case_password_login", "PAM_AUTHINFO_UNAVAIL", {"timeout"}, 3 * T,
+          "lock held + slow sign-in + JWKS hang (export_env)", "3 x timeout",
+          at_least=2 * T)
+
+
+# ---- the session JWT (export_env and organization rules) ---------------------------------
+
+def test_jwks_fetch_hangs(pam, emu):
+    pam.service(extra_args=TIMES + ["export_env", "end_session=never", "state_dir=none"])
+    emu.fault("hang", count=1, path="/.well-known/jwks.json", timeout=30)
+    r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_AUTHINFO_UNAVAIL")])
+    check(pam, r, "jwks_hang", "PAM_AUTHINFO_UNAVAIL", {"timeout"}, T,
+          "hang fetching the JWKS (export_env)", "timeout (JWKS fetch)", at_least=T * 0.9)
+
+
+def jwt_kinds():
+    try:
+        from emulator import faults
+        return list(getattr(faults, "JWT_KINDS", ()))
+    except ImportError:
+        return []
+
+
+@pytest.mark.parametrize("kind", jwt_kinds())
+def test_bad_session_jwt(pam, emu, kind):
+    pam.service(extra_args=TIMES + ["export_env", "end_session=never", "state_dir=none"])
+    emu.fault("jwt", count=None, kind=kind)
+    r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_AUTH_ERR")])
+    check(pam, r, "jwt_" + kind, "PAM_AUTH_ERR", {"jwt_invalid"}, T,
+          "session JWT: %s" % kind.replace("_", " "), "timeout")
+    emu.clear_faults()
+
+
+# ---- the table --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module", autouse=True)
+def table(tmp_path_factory):
+    yield
+    if not RESULTS:
+        return
+    lines = ["| fault | PAM code | outcome | measured | bound |", "| --- | --- | --- | --- | --- |"]
+    for row in sorted(RESULTS, key=lambda k: list(RESULTS).index(k)):
+        fault, code, outcome, extra, bound = RESULTS[row]
+        lines.append("| %s | `%s` | `%s` | %.1f s | %s |" % (fault, code, outcome, extra, bound))
+    text = "\n".join(lines) + "\n\n(timeout=%d, connect_timeout=%d; measured = time beyond a " \
+        "normal login, baseline %.2f s)\n" % (T, C, _baseline[0] if _baseline else 0)
+    path = os.environ.get("FAULT_MATRIX_TABLE") or str(
+        tmp_path_factory.getbasetemp() / "fault_matrix.md")
+    with open(path, "w") as f:
+        f.write(text)
+    print("\nfault matrix (%s):\n%s" % (path, text))
