@@ -288,9 +288,10 @@ enum jwt_result jwt_verify(const char *jwt, const struct jwt_keys *keys, const c
 	    number_member(payload, "nbf", &nbf, 0) != 0 ||
 	    number_member(payload, "iat", &iat, 0) != 0)
 		FAIL("exp, nbf or iat missing or not a number");
-	if (claims->exp + JWT_SKEW < (long long)now)
+	/* Written so that hostile values (INT64_MAX, INT64_MIN) cannot overflow. */
+	if (claims->exp < (long long)now - JWT_SKEW)
 		FAIL("expired");
-	if (nbf - JWT_SKEW > (long long)now || iat - JWT_SKEW > (long long)now)
+	if (nbf > (long long)now + JWT_SKEW || iat > (long long)now + JWT_SKEW)
 		FAIL("not valid yet (nbf or iat in the future)");
 	if (copy_member(payload, "sub", claims->sub, sizeof claims->sub) != 0 ||
 	    (sub != NULL && strcmp(claims->sub, sub) != 0))
