@@ -250,6 +250,12 @@ enum http_result http_perform(const struct http_options *opt, const struct http_
 	if (opt->capath != NULL)
 		SET(CURLOPT_CAPATH, opt->capath);
 	SET(CURLOPT_TIMEOUT_MS, opt->timeout_ms);
+#if LIBCURL_VERSION_NUM >= 0x075700
+	/* Since 7.87 curl joins a resolver thread still stuck in getaddrinfo on
+	 * cleanup, so a silent DNS server would hold the login for glibc's own
+	 * timeout. Let the thread finish on its own instead. */
+	SET(CURLOPT_QUICK_EXIT, 1L);
+#endif
 	SET(CURLOPT_CONNECTTIMEOUT_MS, opt->connect_timeout_ms);
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_BODY_MAX);
 	SET(CURLOPT_USERAGENT, opt->user_agent);
