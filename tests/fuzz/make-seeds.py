@@ -405,6 +405,15 @@ def hand_written():
             b'{"strategy":"phone_code","safe_identifier":"+1***%d","phone_number_id":"idn_%d",'
             b'"default":%s}' % (i, i, b"true" if i == 3 else b"false") for i in range(10)) +
         b"]}}")
+    # fuzz_clerk by hand: a 429 (Retry-After: 1) on a code, a wrong code, then
+    # a 400 too_many_requests without Retry-After: no wait may follow that one.
+    need = (b'{"response":{"id":"sia_1","status":"needs_second_factor",'
+            b'"supported_second_factors":[{"strategy":"totp"}]}}')
+    too_many = b'{"errors":[{"code":"too_many_requests"}]}'
+    clerk_seed("stale_retry_after", 4 | 8, 2, clerk_answer(200, need), typed("111111"),
+               clerk_answer(429, too_many, retry_after="1"),
+               clerk_answer(422, b'{"errors":[{"code":"form_code_incorrect"}]}'),
+               typed("222222"), clerk_answer(400, too_many))
     # fuzz_clerk by hand: a header that tries to smuggle a second header
     # line into the next request through the client token.
     clerk_seed("token_with_cr", 4 | 8, 2,

@@ -9,7 +9,7 @@ tests/pam/conftest.py's PamRunner once it is imported.
 valgrind: every driver runs as valgrind --tool=memcheck ... /usr/bin/python3 pam_driver.py
   (PYTHONMALLOC=malloc, so that memcheck sees Python's allocations), one log per process in
   $PAM_WRAP_LOGDIR (default /tmp/pam-wrap-valgrind); tests/valgrind/summarize.py reads them.
-  Suppressions: tests/valgrind/*.supp. Options: $PAM_WRAP_VALGRIND_OPTS (added).
+  Suppressions: tests/valgrind/*.supp (hosts.supp). Options: $PAM_WRAP_VALGRIND_OPTS (added).
 asan: LD_PRELOAD starts with the ASan runtime (gcc's libasan, or $PAM_WRAP_PRELOAD), since a
   sanitized module cannot be loaded into an uninstrumented host otherwise. Leak detection is
   off in these hosts (Python's own allocations would drown the module's); leaks are
