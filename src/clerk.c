@@ -35,8 +35,9 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The budget restarts after each question: a user typing a code does not
- * eat into the time the network may take. */
+/* One budget of timeout for all the network time of a login: every
+ * request, retry and wait. Time the user spends typing a code does not
+ * count: the deadline moves by that much. */
 static void restart_budget(struct exchange *x)
 {
 	x->deadline_ms = now_ms() + x->c->http.timeout_ms;
@@ -157,6 +158,7 @@ static enum outcome judge_answer(struct exchange *x, const struct http_response 
 	char err[200] = "";
 
 	fapi_answer_clear(a);
+	r->retry_after = -1; /* only this answer's Retry-After counts */
 	int parsed = st >= 300 && st < 400
 			     ? -1
 			     : fapi_parse_sign_in(buf_str(&resp->body), resp->body.len, st, a, err,
@@ -366,6 +368,7 @@ static enum outcome second_factor(struct exchange *x)
 
 	for (;;) {
 		char *code = NULL;
+		long long asked = now_ms();
 		factor_prompt(prompt, sizeof prompt, &f, new_device, note);
 		if (l->ask == NULL || l->ask(l->ask_ctx, prompt, &code) != 0 || code == NULL) {
 			secret_free(code);
@@ -380,7 +383,7 @@ static enum outcome second_factor(struct exchange *x)
 				 "the conversation answered the code prompt with the password");
 			return OUTCOME_CANNOT_PROMPT;
 		}
-		restart_budget(x);
+		x->deadline_ms += now_ms() - asked; /* typing is not network time */
 		enum outcome o;
 		if (normalize_code(code) != 0) {
 			o = OUTCOME_BAD_CREDENTIALS;
@@ -388,12 +391,14 @@ static enum outcome second_factor(struct exchange *x)
 				 "form_code_incorrect");
 		} else {
 			o = attempt_code(x, path, f.strategy, code);
-			/* A 429 on a code was not judged: wait it out once if it is short. */
+			/* A 429 on a code was not judged: wait it out once if it is
+			 * short and the budget still has room for the wait. */
+			long wait = r->retry_after > 0 ? r->retry_after : 1;
 			if (o == OUTCOME_RATE_LIMITED && r->retry_after >= 0 &&
-			    r->retry_after <= RETRY_AFTER_MAX) {
-				struct timespec ts = { r->retry_after > 0 ? r->retry_after : 1, 0 };
+			    r->retry_after <= RETRY_AFTER_MAX &&
+			    now_ms() + wait * 1000 < x->deadline_ms) {
+				struct timespec ts = { wait, 0 };
 				nanosleep(&ts, NULL);
-				restart_budget(x);
 				o = attempt_code(x, path, f.strategy, code);
 			}
 		}
@@ -628,6 +633,7 @@ enum outcome clerk_login(const struct clerk_client *c, const struct clerk_login 
 	if (o == OUTCOME_SUCCESS && keeping)
 		r->session_ended = r->client_reusable = remove_sessions(&x) == 0;
 	r->outcome = o;
+	r->deadline_ms = x.deadline_ms;
 	secret_free(x.db_jwt);
 	return o;
 }

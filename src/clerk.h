@@ -15,8 +15,7 @@
 struct clerk_client {
 	const char *fapi_url;	  /* https://host[:port] */
 	const char *api_version;  /* Clerk-API-Version */
-	struct http_options http; /* timeout_ms bounds each run of requests
-				     between two questions to the user */
+	struct http_options http; /* timeout_ms: the network budget of a login */
 };
 
 /* Ask the user; *answer is malloc'd (the caller wipes it). 0, or -1 when
@@ -52,10 +51,11 @@ struct clerk_result {
 	char factor[32];	      /* strategy used for a further step, or "" */
 	char session_id[FAPI_ID_MAX]; /* the created session */
 	char user_id[FAPI_ID_MAX];
-	char *session_jwt;  /* secret: the token for later stages, or NULL */
-	bool org_refused;   /* the organization could not be activated */
-	bool session_ended; /* ended or removed before returning */
-	char detail[256];   /* why, for the administrator (raw: sanitise) */
+	char *session_jwt;     /* secret: the token for later stages, or NULL */
+	bool org_refused;      /* the organization could not be activated */
+	bool session_ended;    /* ended or removed before returning */
+	char detail[256];      /* why, for the administrator (raw: sanitise) */
+	long long deadline_ms; /* CLOCK_MONOTONIC ms: end of the login's network budget */
 };
 
 /* Prepare r: zero it, with client_token (owned by r from now on) to reuse. */

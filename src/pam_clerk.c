@@ -201,6 +201,14 @@ static enum outcome verify_session(pam_handle_t *pamh, const struct conf *cfg,
 				   struct clerk_result *r, struct jwt_claims *claims)
 {
 	struct clerk_client client = client_for(cfg);
+	/* A JWKS fetch spends what is left of the login's network budget. */
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long left = r->deadline_ms - ((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	if (left < client.http.timeout_ms)
+		client.http.timeout_ms = left > 0 ? (long)left : 1;
+	if (client.http.connect_timeout_ms > client.http.timeout_ms)
+		client.http.connect_timeout_ms = client.http.timeout_ms;
 	struct jwks_source src = { cfg->frontend_api, &client.http, cfg->state_dir, cfg->jwt_key };
 	char why[300] = "", s_why[400];
 	if (r->session_jwt == NULL) {
@@ -255,8 +263,11 @@ static void sign_in(pam_handle_t *pamh, const struct conf *cfg, const char *iden
 	struct state st = { -1, -1, "" };
 	char why[300] = "";
 	char *stored = NULL;
+	/* A concurrent login of the same identifier is waited for 5 s at most:
+	 * past that this one goes on without the stored client. */
+	long wait_s = cfg->timeout < 5 ? cfg->timeout : 5;
 	bool keep = cfg->state_dir != NULL && state_open(&st, cfg->state_dir, identifier,
-							 cfg->timeout * 1000, why, sizeof why) == 0;
+							 wait_s * 1000, why, sizeof why) == 0;
 	if (keep)
 		stored = state_load(&st, why, sizeof why);
 	/* Root can always keep state, so a failure then is worth a warning; a

@@ -9,7 +9,7 @@
 # they fit in its time budget: STRESS_THREADS, STRESS_ITERATIONS and
 # STRESS_CYCLES override them. STRESS_WRAPPER runs pam_stress under a tool,
 # e.g. STRESS_WRAPPER="valgrind --tool=helgrind" (with smaller numbers).
-# A TSan build (configure --enable-tsan) needs nothing special: the
+# A TSan build (configure --enable-sanitizers=thread) needs nothing special: the
 # program and the module are both instrumented; TSAN_OPTIONS gets the
 # suppressions in tests/stress/tsan.supp.
 set -eu
