@@ -301,3 +301,25 @@ def test_concurrent_logins_share_the_trusted_client(pam, trust):
     # The lock serialises them: each finds the client trusted and free of sessions.
     assert all(r.ok for r in results), results
     assert all("client=stored" in r.attempt_line() for r in results)
+
+
+def test_legacy_device_trust_answers_needs_second_factor(pam, tmp_path_factory):
+    # Apps without the "Device Trust Status" update: needs_second_factor with
+    # client_trust_state "new" is a trust check, and the client is kept too.
+    legacy = Emulator(str(tmp_path_factory.mktemp("legacy-trust")),
+                      device_trust_legacy=True).start()
+    try:
+        pam.emu = legacy
+        pam.service()
+        legacy.next_code("975310")
+        r = pam.run("ileap-demo@way.cloud", "HelloPrimaryData", echo_on=["975310"],
+                    ops=[("authenticate", "PAM_SUCCESS")])
+        assert r.ok, r
+        assert legacy.requests()[0]["sign_in_status"] == "needs_second_factor"
+        legacy.reset_log()
+        r = pam.run("ileap-demo@way.cloud", "HelloPrimaryData", echo_on=[],
+                    ops=[("authenticate", "PAM_SUCCESS")])
+        assert r.ok, r
+        assert paths(legacy) == [("POST", "sign_ins", 200), ("DELETE", "sessions", 200)]
+    finally:
+        legacy.stop()
