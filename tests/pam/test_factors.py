@@ -298,9 +298,16 @@ def test_concurrent_logins_share_the_trusted_client(pam, trust):
         t.start()
     for t in threads:
         t.join()
-    # The lock serialises them: each finds the client trusted and free of sessions.
-    assert all(r.ok for r in results), results
-    assert all("client=stored" in r.attempt_line() for r in results)
+    # The lock serialises them: each finds the client trusted and free of
+    # sessions. One that waits more than 5 s for the lock (a loaded machine)
+    # goes on without the stored client, as documented, and then asks for a
+    # code it does not get here; nothing else may happen (no session clash).
+    stored = [r for r in results if r.ok and "client=stored" in r.attempt_line()]
+    others = [r for r in results if r not in stored]
+    assert stored, results
+    for r in others:
+        assert any("busy; not using stored state" in l for l in r.log), r
+        assert r.outcome() == "cannot_prompt", r
 
 
 def test_legacy_device_trust_answers_needs_second_factor(pam, tmp_path_factory):
