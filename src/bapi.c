@@ -138,8 +138,10 @@ enum bapi_result bapi_lookup(const char *base_url, const struct http_options *ht
 		user && json_object_is_type(user, json_type_object) ? str(user, "id") : NULL;
 	if (json_object_is_type(root, json_type_array) && json_object_array_length(root) == 0)
 		r = BAPI_NOT_FOUND;
-	else if (id == NULL || strlen(id) >= sizeof u->id || strcspn(id, "/?#%&") != strlen(id))
-		r = BAPI_BAD; /* not one user: never guess which */
+	else if (id == NULL || id[0] == '\0' || strlen(id) >= sizeof u->id ||
+		 strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+			 strlen(id))
+		r = BAPI_BAD; /* not one user, or not a Clerk id (it goes into a URL path) */
 	if (r == BAPI_FOUND) {
 		snprintf(u->id, sizeof u->id, "%s", id);
 		u->banned = flag(user, "banned");

@@ -8,9 +8,9 @@ Debian's Python from the top of the checkout:
 
     /usr/bin/python3 tests/fuzz/make-seeds.py [--clean]
 
-Seeds are named seed-<what>; inputs the fuzzer found and that were kept
-(crash reproducers, coverage) are named by their SHA-1 and left alone
-unless --clean is given.
+Seeds are named seed-<what>; --clean removes the old ones first. Inputs the
+fuzzer found and that were kept (named by their SHA-1) and crash reproducers
+(repro-<what>) are never touched.
 """
 import base64
 import hashlib
@@ -119,7 +119,10 @@ def b64url_json(part):
 
 def main():
     if "--clean" in sys.argv and os.path.isdir(CORPUS):
-        shutil.rmtree(CORPUS)
+        for d in os.listdir(CORPUS):
+            for f in os.listdir(os.path.join(CORPUS, d)):
+                if f.startswith("seed-"):
+                    os.unlink(os.path.join(CORPUS, d, f))
     tmp = tempfile.mkdtemp(prefix="fuzz-seeds-")
     try:
         with Emulator(os.path.join(tmp, "main")) as emu:
@@ -405,6 +408,23 @@ def hand_written():
             b'{"strategy":"phone_code","safe_identifier":"+1***%d","phone_number_id":"idn_%d",'
             b'"default":%s}' % (i, i, b"true" if i == 3 else b"false") for i in range(10)) +
         b"]}}")
+    # fuzz_bapi: byte 0 (bit 0: an organization is asked about; bits 2-3: the
+    # identifier), then answers: status index (0 = 200, 3 = 404, 4 = 401,
+    # 6 = 429), 16-bit body length, body.
+    def bapi(status_index, body):
+        return bytes([status_index, len(body) >> 8, len(body) & 255]) + body
+    users = b'[{"id":"user_1","banned":false,"locked":false,"username":"alice"}]'
+    members = (b'{"data":[{"role":"org:admin","organization":{"id":"org_abc123",'
+               b'"slug":"team-slug"}}],"total_count":1}')
+    put("bapi", "found", b"\x08" + bapi(0, users))
+    put("bapi", "found_in_org", b"\x01" + bapi(0, users) + bapi(0, members))
+    put("bapi", "found_by_slug", b"\x03" + bapi(0, users) + bapi(0, members))
+    put("bapi", "banned", b"\x04" + bapi(0, b'[{"id":"user_2","banned":true,"locked":true}]'))
+    put("bapi", "none", b"\x00" + bapi(0, b"[]"))
+    put("bapi", "two_users", b"\x00" + bapi(0, b'[{"id":"user_1"},{"id":"user_2"}]'))
+    put("bapi", "refused", b"\x00" + bapi(4, b'{"errors":[{"code":"authentication_invalid"}]}'))
+    put("bapi", "rate_limited", b"\x01" + bapi(0, users) + bapi(6, b"{}"))
+    put("bapi", "no_data", b"\x01" + bapi(0, users) + bapi(0, b'{"total_count":0}'))
     # fuzz_clerk by hand: a 429 (Retry-After: 1) on a code, a wrong code, then
     # a 400 too_many_requests without Retry-After: no wait may follow that one.
     need = (b'{"response":{"id":"sia_1","status":"needs_second_factor",'

@@ -72,7 +72,7 @@ ar rcs "$obj/libfuzzsrc.a" $objs
 
 dict_for() {
 	case $1 in
-	sign_in | fapi_token | clerk) echo "$here/dict/fapi.dict" ;;
+	sign_in | fapi_token | clerk | bapi) echo "$here/dict/fapi.dict" ;;
 	conf_file | conf_args) echo "$here/dict/conf.dict" ;;
 	jwt | jwks) echo "$here/dict/jwt.dict" ;;
 	http_header) echo "$here/dict/http.dict" ;;
