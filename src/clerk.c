@@ -105,7 +105,7 @@ static enum outcome fapi_request(struct exchange *x, const char *method, const c
 		return OUTCOME_TIMEOUT;
 	}
 	/* Never send Origin: with Authorization it is a 400 (FAPI-NOTES 2). An
-	 * empty Authorization ("Name;" in curl) asks for a new client. */
+	 * empty Authorization ("Name;" in http.h) asks for a new client. */
 	if (buf_append_str(&url, c->fapi_url) != 0 || buf_append_str(&url, path) != 0 ||
 	    buf_append_str(&url, "?_is_native=1") != 0 ||
 	    (x->db_jwt != NULL &&
@@ -134,11 +134,14 @@ static enum outcome fapi_request(struct exchange *x, const char *method, const c
 		goto out;
 	}
 	r->http_status = resp->status;
-	/* The client token may rotate on any answer: always keep the newest, if
-	 * it is one we can send back as it is (visible ASCII: no header tricks). */
+	/* The client token may rotate on any answer: always keep the newest. One
+	 * we could not send back as it is (not visible ASCII: a folded or
+	 * injected header) makes the whole answer suspect. */
 	if (resp->authorization != NULL && !visible_ascii(resp->authorization)) {
-		secret_free(resp->authorization);
-		resp->authorization = NULL;
+		snprintf(r->detail, sizeof r->detail, "%s: malformed client token in the answer",
+			 path);
+		o = OUTCOME_BAD_RESPONSE;
+		goto out;
 	}
 	take_secret(&r->client_token, &resp->authorization);
 	take_secret(&x->db_jwt, &resp->db_jwt);

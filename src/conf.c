@@ -2,7 +2,9 @@
 
 #include "conf.h"
 
+#include "buf.h"
 #include "fapi_url.h"
+#include "http_wire.h"
 #include "offline.h"
 
 #include <errno.h>
@@ -98,6 +100,7 @@ const char *conf_key_name(size_t i)
 struct origin {
 	const char *file;
 	unsigned line;
+	bool private; /* a file only its owner can read: the place for a password */
 };
 
 static int fail(char *err, size_t errsize, const struct origin *o, const char *key, const char *fmt,
@@ -183,15 +186,17 @@ static int check_identifier_format(const char *v)
 	return 0;
 }
 
+/* The transport tunnels through an http:// proxy with CONNECT (http.c).
+ * 0, 1 when it carries credentials, -1 when malformed. */
 static int check_proxy(const char *v)
 {
-	static const char *const schemes[] = { "http://",    "https://",  "socks4://",
-					       "socks4a://", "socks5://", "socks5h://" };
-	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
-		if (strncasecmp(v, schemes[i], strlen(schemes[i])) == 0 &&
-		    v[strlen(schemes[i])] != '\0')
-			return 0;
-	return -1;
+	struct http_target t;
+	struct buf auth;
+	buf_init(&auth, 2048);
+	int rc = http_proxy_parse(v, &t, &auth);
+	int with_password = auth.len > 0;
+	buf_wipe(&auth);
+	return rc != 0 ? -1 : with_password;
 }
 
 static int set_string(struct conf *c, const struct key_def *k, const char *v)
@@ -262,12 +267,21 @@ static int conf_set(struct conf *c, const struct key_def *k, const char *v, cons
 			return fail(err, errsize, o, k->name, "'%s': %s", v, why);
 		break;
 	}
-	case K_PROXY:
-		if (check_proxy(v) != 0)
+	case K_PROXY: {
+		int creds = check_proxy(v);
+		/* Module arguments sit in world-readable /etc/pam.d files. */
+		if (creds == 1 && !o->private)
 			return fail(err, errsize, o, k->name,
-				    "expected http://, https://, socks4[a]:// or socks5[h]:// and "
-				    "a host");
+				    "a proxy password belongs in a configuration file that only "
+				    "root can read (chmod 600), not %s",
+				    o->file != NULL ? "in a file others can read"
+						    : "in a module argument");
+		if (creds < 0)
+			return fail(err, errsize, o, k->name,
+				    "expected http://[user:password@]host[:port] (https:// and "
+				    "SOCKS proxies are not supported)");
 		break;
+	}
 	case K_VERSION:
 		if (check_version(v) != 0)
 			return fail(err, errsize, o, k->name,
@@ -377,7 +391,8 @@ static int conf_set_pair(struct conf *c, char *pair, const struct origin *o, cha
 
 /* Open the file without following links and insist that only root (or the
  * user running the process) can change it. *missing is set for ENOENT. */
-static int read_conf_file(const char *path, char **text, int *missing, char *err, size_t errsize)
+static int read_conf_file(const char *path, char **text, int *missing, bool *private, char *err,
+			  size_t errsize)
 {
 	*missing = 0;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -409,6 +424,7 @@ static int read_conf_file(const char *path, char **text, int *missing, char *err
 		close(fd);
 		return -1;
 	}
+	*private = (st.st_mode & (S_IRGRP | S_IROTH)) == 0;
 	size_t size = (size_t)st.st_size;
 	char *buf = malloc(size + 1);
 	size_t got = 0;
@@ -434,9 +450,10 @@ static int read_conf_file(const char *path, char **text, int *missing, char *err
 	return 0;
 }
 
-static int parse_conf_text(struct conf *c, const char *path, char *text, char *err, size_t errsize)
+static int parse_conf_text(struct conf *c, const char *path, bool private, char *text, char *err,
+			   size_t errsize)
 {
-	struct origin o = { path, 0 };
+	struct origin o = { path, 0, private };
 	char *line = text;
 	while (line != NULL && *line != '\0') {
 		char *next = strchr(line, '\n');
@@ -526,7 +543,7 @@ int conf_load(struct conf *c, int argc, const char **argv, const char *default_p
 {
 	memset(c, 0, sizeof *c);
 	c->timeout = DEFAULT_TIMEOUT;
-	struct origin arg = { NULL, 0 };
+	struct origin arg = { NULL, 0, false };
 	const char *path = default_path;
 	int explicit_path = 0;
 
@@ -544,9 +561,10 @@ int conf_load(struct conf *c, int argc, const char **argv, const char *default_p
 	if (path != NULL) {
 		char *text = NULL;
 		int missing = 0;
-		if (read_conf_file(path, &text, &missing, err, errsize) == 0) {
-			int rc = parse_conf_text(c, path, text, err, errsize);
-			free(text);
+		bool private = false;
+		if (read_conf_file(path, &text, &missing, &private, err, errsize) == 0) {
+			int rc = parse_conf_text(c, path, private, text, err, errsize);
+			secret_free(text); /* may hold a proxy password */
 			if (rc != 0)
 				goto fail;
 			if (!explicit_path) {
@@ -582,7 +600,7 @@ void conf_free(struct conf *c)
 	free(c->identifier);
 	free(c->cafile);
 	free(c->capath);
-	free(c->proxy);
+	secret_free(c->proxy); /* may hold a proxy password */
 	free(c->api_version);
 	free(c->factor);
 	free(c->state_dir);

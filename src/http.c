@@ -2,40 +2,42 @@
 
 #include "http.h"
 
-#include <curl/curl.h>
+#include "http_wire.h"
+#include "net.h"
+#include "tls.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
-
-#define HEADERS_MAX	 (64 * 1024)
-#define HEADER_VALUE_MAX 8192
+#include <unistd.h>
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_result = -1;
 
-/* curl_global_init once per process, never cleaned up: the host may use
- * OpenSSL itself, and the module stays loaded (-z nodelete). libcurl opens
- * SSLKEYLOGFILE at init; a caller's environment (su) must not make root
- * write TLS secrets, so the variable is hidden during init. */
+/* OpenSSL's set-up once per process, never cleaned up: the host may use
+ * OpenSSL itself, and the module stays loaded (-z nodelete). The system's
+ * openssl.cnf applies (its policy is the admin's), named by path so that
+ * OPENSSL_CONF from a caller's environment cannot load a provider into a
+ * root process that is not setuid (OpenSSL ignores it only when it is). */
 static void global_init(void)
 {
-	char *keylog = getenv("SSLKEYLOGFILE");
-	char *saved = keylog != NULL ? strdup(keylog) : NULL;
-	if (keylog != NULL)
-		unsetenv("SSLKEYLOGFILE");
-	init_result = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-	if (saved != NULL) {
-		setenv("SSLKEYLOGFILE", saved, 1);
-		free(saved);
-	}
-	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-	if (v == NULL || !(v->features & CURL_VERSION_SSL))
-		init_result = -1;
+	char path[4096];
+	OPENSSL_INIT_SETTINGS *settings = OPENSSL_INIT_new();
+	int n = snprintf(path, sizeof path, "%s/openssl.cnf", X509_get_default_cert_area());
+	int ok = settings != NULL && n > 0 && (size_t)n < sizeof path &&
+		 OPENSSL_INIT_set_config_filename(settings, path) == 1 &&
+		 OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, settings) == 1;
+	OPENSSL_INIT_free(settings);
+	init_result = ok ? 0 : -1;
 }
 
 int http_global_init(void)
@@ -44,119 +46,8 @@ int http_global_init(void)
 	return init_result;
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
-{
-	struct http_response *resp = ctx;
-	size_t n = size * nmemb;
-	if (buf_append(&resp->body, data, n) != 0) {
-		resp->too_big = 1;
-		return 0; /* curl stops with CURLE_WRITE_ERROR */
-	}
-	return n;
-}
-
-static int keep_header(char **slot, const char *v, size_t n)
-{
-	char *copy = malloc(n + 1);
-	if (copy == NULL)
-		return -1;
-	memcpy(copy, v, n);
-	copy[n] = '\0';
-	secret_free(*slot);
-	*slot = copy;
-	return 0;
-}
-
-static void clear_headers(struct http_response *resp)
-{
-	secret_free(resp->authorization);
-	secret_free(resp->retry_after);
-	secret_free(resp->trace_id);
-	secret_free(resp->db_jwt);
-	resp->authorization = resp->retry_after = resp->trace_id = resp->db_jwt = NULL;
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
-{
-	struct http_response *resp = ctx;
-	size_t n = size * nmemb;
-	resp->header_bytes += n;
-	if (resp->header_bytes > HEADERS_MAX) {
-		resp->too_big = 1;
-		return 0;
-	}
-	/* A new status line starts a new header block (after 1xx). */
-	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-		clear_headers(resp);
-		return n;
-	}
-	static const struct {
-		const char *name;
-		size_t off;
-	} wanted[] = {
-		{ "authorization", offsetof(struct http_response, authorization) },
-		{ "retry-after", offsetof(struct http_response, retry_after) },
-		{ "x-clerk-trace-id", offsetof(struct http_response, trace_id) },
-		{ "clerk-db-jwt", offsetof(struct http_response, db_jwt) },
-	};
-	const char *colon = memchr(data, ':', n);
-	if (colon == NULL)
-		return n;
-	size_t name_len = (size_t)(colon - data);
-	for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++) {
-		if (strlen(wanted[i].name) != name_len ||
-		    strncasecmp(data, wanted[i].name, name_len) != 0)
-			continue;
-		const char *v = colon + 1;
-		const char *end = data + n;
-		while (v < end && (*v == ' ' || *v == '\t'))
-			v++;
-		while (end > v &&
-		       (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-			end--;
-		if ((size_t)(end - v) > HEADER_VALUE_MAX) {
-			resp->too_big = 1;
-			return 0;
-		}
-		char **slot = (char **)(void *)((char *)resp + wanted[i].off);
-		if (keep_header(slot, v, (size_t)(end - v)) != 0)
-			return 0;
-	}
-	return n;
-}
-
-static enum http_result classify(CURLcode rc, const struct http_response *resp)
-{
-	switch (rc) {
-	case CURLE_OK: return HTTP_OK;
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING: return HTTP_ERR_CONNECT;
-	case CURLE_OPERATION_TIMEDOUT: return HTTP_ERR_TIMEOUT;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_SSL_SHUTDOWN_FAILED:
-	case CURLE_USE_SSL_FAILED: return HTTP_ERR_TLS;
-	case CURLE_FILESIZE_EXCEEDED: return HTTP_ERR_TOO_BIG;
-	case CURLE_WRITE_ERROR: return resp->too_big ? HTTP_ERR_TOO_BIG : HTTP_ERR_INTERNAL;
-	case CURLE_OUT_OF_MEMORY:
-	case CURLE_FAILED_INIT: return HTTP_ERR_INTERNAL;
-	default: return HTTP_ERR_PROTOCOL;
-	}
-}
-
-/* Block SIGPIPE for this thread while curl and OpenSSL write to sockets,
- * then swallow one we caused and restore the host's mask. */
+/* Block SIGPIPE for this thread while OpenSSL writes to the socket, then
+ * swallow one we caused and restore the host's mask. */
 struct sigpipe_guard {
 	sigset_t old;
 	bool was_pending;
@@ -184,120 +75,185 @@ static void sigpipe_restore(const struct sigpipe_guard *g)
 	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
-/* Header lists may carry the client token: wipe curl's copies before freeing. */
-static void wipe_slist(struct curl_slist *list)
+static long long earlier(long long a, long long b)
 {
-	for (struct curl_slist *l = list; l != NULL; l = l->next)
-		if (l->data != NULL)
-			explicit_bzero(l->data, strlen(l->data));
-	curl_slist_free_all(list);
+	return a < b ? a : b;
 }
 
-#define SET(opt, val)                                                                              \
-	do {                                                                                       \
-		if (curl_easy_setopt(curl, opt, val) != CURLE_OK)                                  \
-			goto setopt_failed;                                                        \
-	} while (0)
+/* Through an http:// proxy: CONNECT, then the answer's head read byte by
+ * byte so that nothing of the tunnel is taken for it. */
+static enum http_result proxy_tunnel(const char *proxy, const struct http_target *dst,
+				     long long deadline, int *fd, char *err, size_t errsize)
+{
+	struct http_target pt;
+	struct buf auth;
+	buf_init(&auth, 2048);
+	if (http_proxy_parse(proxy, &pt, &auth) != 0) {
+		buf_wipe(&auth);
+		snprintf(err, errsize, "proxy must be http://[user:password@]host[:port]");
+		return HTTP_ERR_INTERNAL;
+	}
+	enum http_result r = net_connect(pt.host, pt.port, pt.ip, deadline, fd, err, errsize);
+	if (r != HTTP_OK) {
+		buf_wipe(&auth);
+		return r;
+	}
+	struct buf req;
+	buf_init(&req, 4096);
+	int built = http_connect_build(&req, dst, auth.len > 0 ? auth.data : NULL);
+	buf_wipe(&auth);
+	if (built != 0) {
+		buf_wipe(&req);
+		return HTTP_ERR_INTERNAL;
+	}
+	for (size_t off = 0; off < req.len && r == HTTP_OK;) {
+		ssize_t w = send(*fd, req.data + off, req.len - off, MSG_NOSIGNAL);
+		if (w > 0)
+			off += (size_t)w;
+		else if (w < 0 && (errno == EAGAIN || errno == EINTR))
+			r = net_wait(*fd, POLLOUT, deadline) == 1 ? HTTP_OK : HTTP_ERR_TIMEOUT;
+		else
+			r = HTTP_ERR_CONNECT;
+	}
+	buf_wipe(&req);
+
+	struct http_response answer;
+	memset(&answer, 0, sizeof answer);
+	buf_init(&answer.body, 0);
+	struct http_reader rd;
+	http_reader_init(&rd, &answer, true);
+	int got = 0;
+	while (r == HTTP_OK && got == 0) {
+		char c;
+		ssize_t n = recv(*fd, &c, 1, 0);
+		if (n >= 0) {
+			got = http_reader_feed(&rd, &c, (size_t)n);
+			if (got < 0)
+				r = rd.error == HTTP_ERR_PROTOCOL ? HTTP_ERR_CONNECT : rd.error;
+		} else if (errno == EAGAIN || errno == EINTR) {
+			int w = net_wait(*fd, POLLIN, deadline);
+			r = w == 1 ? HTTP_OK : w == 0 ? HTTP_ERR_TIMEOUT : HTTP_ERR_CONNECT;
+		} else {
+			r = HTTP_ERR_CONNECT;
+		}
+	}
+	if (r == HTTP_OK && (answer.status < 200 || answer.status > 299)) {
+		snprintf(err, errsize, "the proxy refused the tunnel (HTTP %ld)", answer.status);
+		r = HTTP_ERR_CONNECT;
+	} else if (r != HTTP_OK && err[0] == '\0') {
+		snprintf(err, errsize, "no tunnel through the proxy (%s)",
+			 rd.why != NULL		 ? rd.why
+			 : r == HTTP_ERR_TIMEOUT ? "timed out"
+						 : "failed");
+	}
+	http_reader_free(&rd);
+	http_response_free(&answer);
+	return r;
+}
+
+static enum http_result exchange(struct tls_conn *tls, const struct http_target *t,
+				 const struct http_options *opt, const struct http_request *req,
+				 long long deadline, struct http_response *resp, char *err,
+				 size_t errsize)
+{
+	struct buf out;
+	buf_init(&out, HTTP_BODY_MAX + HTTP_HEADERS_MAX);
+	enum http_result r = HTTP_OK;
+	if (http_request_build(&out, t, req, opt->user_agent) != 0) {
+		snprintf(err, errsize, "request too large or malformed");
+		r = HTTP_ERR_INTERNAL;
+	} else {
+		r = tls_write_all(tls, out.data, out.len, deadline);
+		if (r != HTTP_OK)
+			snprintf(err, errsize, "sending %s",
+				 r == HTTP_ERR_TIMEOUT ? "timed out" : "failed");
+	}
+	buf_wipe(&out);
+	if (r != HTTP_OK)
+		return r;
+
+	struct http_reader rd;
+	http_reader_init(&rd, resp, false);
+	char chunk[16384];
+	int got = 0;
+	while (got == 0) {
+		long n = tls_read(tls, chunk, sizeof chunk, deadline, &r);
+		if (n < 0) {
+			snprintf(err, errsize, "%s",
+				 r == HTTP_ERR_TIMEOUT ? "no complete answer in time"
+						       : "receiving failed");
+			break;
+		}
+		got = http_reader_feed(&rd, chunk, (size_t)n);
+		explicit_bzero(chunk, (size_t)n);
+		if (got < 0) {
+			r = rd.error;
+			snprintf(err, errsize, "%s", rd.why);
+		}
+	}
+	http_reader_free(&rd);
+	return r;
+}
 
 enum http_result http_perform(const struct http_options *opt, const struct http_request *req,
 			      struct http_response *resp, char *err, size_t errsize)
 {
-	char curl_err[CURL_ERROR_SIZE] = "";
-	enum http_result result = HTTP_ERR_INTERNAL;
-	struct curl_slist *headers = NULL;
-
+	char why[256] = "";
 	memset(resp, 0, sizeof *resp);
 	buf_init(&resp->body, HTTP_BODY_MAX);
 	if (err != NULL && errsize > 0)
 		err[0] = '\0';
 	if (http_global_init() != 0) {
 		if (err != NULL)
-			snprintf(err, errsize, "libcurl could not be initialised");
+			snprintf(err, errsize, "OpenSSL could not be initialised");
 		return HTTP_ERR_INTERNAL;
 	}
-	CURL *curl = curl_easy_init();
-	if (curl == NULL)
+	struct http_target t;
+	if (http_target_parse(req->url, "https://", "443", &t) != 0) {
+		if (err != NULL)
+			snprintf(err, errsize, "not an https:// URL");
 		return HTTP_ERR_INTERNAL;
-
-	for (const char *const *h = req->headers; h != NULL && *h != NULL; h++) {
-		struct curl_slist *n = curl_slist_append(headers, *h);
-		if (n == NULL)
-			goto out;
-		headers = n;
 	}
-	/* No "Expect: 100-continue" round trip; ask for JSON. */
-	struct curl_slist *n = curl_slist_append(headers, "Expect:");
-	if (n == NULL ||
-	    (headers = n, n = curl_slist_append(headers, "Accept: application/json")) == NULL)
-		goto out;
-	headers = n;
-
-	SET(CURLOPT_URL, req->url);
-	SET(CURLOPT_HTTPHEADER, headers);
-	SET(CURLOPT_ERRORBUFFER, curl_err);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_PROTOCOLS_STR, "https");
-	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	SET(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
-	/* An empty string means "no proxy" and stops curl reading *_proxy. */
-	SET(CURLOPT_PROXY, opt->proxy != NULL ? opt->proxy : "");
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	if (opt->cafile != NULL)
-		SET(CURLOPT_CAINFO, opt->cafile);
-	if (opt->capath != NULL)
-		SET(CURLOPT_CAPATH, opt->capath);
-	SET(CURLOPT_TIMEOUT_MS, opt->timeout_ms);
-#if LIBCURL_VERSION_NUM >= 0x075700
-	/* Since 7.87 curl joins a resolver thread still stuck in getaddrinfo on
-	 * cleanup, so a silent DNS server would hold the login for glibc's own
-	 * timeout. Let the thread finish on its own instead. */
-	SET(CURLOPT_QUICK_EXIT, 1L);
-#endif
-	SET(CURLOPT_CONNECTTIMEOUT_MS, opt->connect_timeout_ms);
-	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_BODY_MAX);
-	SET(CURLOPT_USERAGENT, opt->user_agent);
-	SET(CURLOPT_WRITEFUNCTION, on_body);
-	SET(CURLOPT_WRITEDATA, resp);
-	SET(CURLOPT_HEADERFUNCTION, on_header);
-	SET(CURLOPT_HEADERDATA, resp);
-	SET(CURLOPT_ACCEPT_ENCODING, NULL); /* no decompression bombs */
-	if (req->body != NULL) {
-		SET(CURLOPT_POST, 1L);
-		SET(CURLOPT_POSTFIELDS, req->body);
-		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-	} else {
-		SET(CURLOPT_HTTPGET, 1L);
-	}
-	if (req->method != NULL)
-		SET(CURLOPT_CUSTOMREQUEST, req->method);
+	long long start = net_now_ms();
+	long long deadline = start + (opt->timeout_ms > 0 ? opt->timeout_ms : 10000);
+	/* Like curl's connect timeout: DNS, TCP, the proxy and the TLS handshake. */
+	long long connected_by = opt->connect_timeout_ms > 0
+					 ? earlier(start + opt->connect_timeout_ms, deadline)
+					 : deadline;
 
 	struct sigpipe_guard guard;
 	sigpipe_block(&guard);
-	CURLcode rc = curl_easy_perform(curl);
+	int fd = -1;
+	struct tls_conn *tls = NULL;
+	enum http_result r =
+		opt->proxy != NULL && opt->proxy[0] != '\0'
+			? proxy_tunnel(opt->proxy, &t, connected_by, &fd, why, sizeof why)
+			: net_connect(t.host, t.port, t.ip, connected_by, &fd, why, sizeof why);
+	if (r == HTTP_OK)
+		r = tls_open(fd, t.host, t.ip, opt->cafile, opt->capath, connected_by, &tls, why,
+			     sizeof why);
+	if (r == HTTP_OK)
+		r = exchange(tls, &t, opt, req, deadline, resp, why, sizeof why);
+	tls_close(tls);
+	if (fd >= 0)
+		close(fd);
 	sigpipe_restore(&guard);
 
-	result = classify(rc, resp);
-	if (result == HTTP_OK)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
-	else if (err != NULL)
-		snprintf(err, errsize, "%s", curl_err[0] ? curl_err : curl_easy_strerror(rc));
-	goto out;
-
-setopt_failed:
-	if (err != NULL)
-		snprintf(err, errsize, "libcurl refused an option (too old a libcurl?)");
-out:
-	curl_easy_cleanup(curl);
-	wipe_slist(headers);
-	return result;
+	if (r != HTTP_OK) {
+		resp->status = 0;
+		if (err != NULL && errsize > 0)
+			snprintf(err, errsize, "%s", why[0] ? why : "request failed");
+	}
+	return r;
 }
 
 void http_response_free(struct http_response *resp)
 {
 	buf_wipe(&resp->body);
-	clear_headers(resp);
+	secret_free(resp->authorization);
+	secret_free(resp->retry_after);
+	secret_free(resp->trace_id);
+	secret_free(resp->db_jwt);
+	resp->authorization = resp->retry_after = resp->trace_id = resp->db_jwt = NULL;
 	resp->status = 0;
 }

@@ -1,5 +1,7 @@
-/* The HTTPS transport: one request function over libcurl with every option
- * set on purpose (PAM-NOTES pitfalls 1-6, 10, 11). */
+/* The HTTPS transport: one HTTP/1.1 request per TLS connection, over
+ * OpenSSL (tls.c), sockets with deadlines (net.c) and the http_parser
+ * library (http_wire.c). Covers PAM-NOTES pitfalls 1-6, 10 and 11 without
+ * libcurl: no environment is read, no redirect followed, no signal raised. */
 #ifndef PAM_CLERK_HTTP_H
 #define PAM_CLERK_HTTP_H
 
@@ -12,7 +14,8 @@
 struct http_options {
 	const char *cafile; /* NULL: the system's CA bundle */
 	const char *capath;
-	const char *proxy; /* NULL: no proxy, whatever the environment says */
+	const char *proxy; /* http://host[:port], or NULL: no proxy, whatever the
+			      environment says */
 	long timeout_ms;   /* whole request */
 	long connect_timeout_ms;
 	const char *user_agent;
@@ -48,7 +51,7 @@ enum http_result {
 	HTTP_ERR_INTERNAL,
 };
 
-/* libcurl's process-wide set-up, done once; 0 on success. */
+/* OpenSSL's process-wide set-up, done once; 0 on success. */
 int http_global_init(void);
 
 /* Perform the request. On any result, free the response with

@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "clerk.h"
 #include "conf.h"
+#include "http.h"
 #include "jwks.h"
 #include "offline.h"
 #include "outcome.h"
@@ -34,7 +35,7 @@
 
 /* What authenticate leaves for setcred, acct_mgmt and the session stage
  * in this handle. Copied into children when the host forks; never holds a
- * curl handle (PAM-NOTES 5). */
+ * connection or TLS state (PAM-NOTES 5). */
 struct login_data {
 	int retval;
 	char user[IDENTIFIER_MAX];
@@ -415,6 +416,9 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct conf *cfg)
 static int load_conf(pam_handle_t *pamh, struct conf *cfg, int argc, const char **argv)
 {
 	char err[512];
+	/* OpenSSL set up before any libcrypto call could do it on its own and
+	 * read a caller's OPENSSL_CONF (http.c); a failure shows at the request. */
+	(void)http_global_init();
 	if (conf_load(cfg, argc, argv, PAM_CLERK_DEFAULT_CONF, err, sizeof err) != 0) {
 		const struct outcome_info *info = outcome_info(OUTCOME_CONFIG_ERROR);
 		char s_err[600];

@@ -27,9 +27,18 @@ SPECS = {
     "no_client_token": {},
     "empty_body_200": {},
     "jwt": {"kind": REQUIRED},
+    "wire": {"kind": REQUIRED},
 }
 JWT_KINDS = ("bad_signature", "wrong_iss", "expired", "not_yet_valid", "alg_none", "hs256",
              "unknown_kid", "wrong_sid", "wrong_sub", "rs512", "no_exp")
+# framings of the `wire` fault: valid HTTP a client must read, then broken HTTP it must refuse
+WIRE_KINDS = ("chunked", "close_delimited", "continue_first", "tiny_writes", "header_variants",
+              "garbage_after_answer",
+              "duplicate_content_length", "content_length_and_chunked", "bad_chunk_size",
+              "huge_chunk_size", "truncated_chunked", "short_content_length_close",
+              "bad_status_line", "bad_protocol_name", "http09", "nul_in_header",
+              "bare_lf_in_header_value", "cr_in_header_value", "obs_fold",
+              "switching_protocols", "headers_too_big", "body_too_big_chunked")
 APIS = ("fapi", "bapi", "any")
 # faults that replace the answer without running the FAPI logic (no state change)
 SHORT_CIRCUIT = {"hang", "reset", "status", "rate_limit", "redirect", "unexpected_status",
@@ -97,6 +106,8 @@ def parse(body):
                 raise FaultError("%s must be an integer" % key)
     if name == "jwt" and params["kind"] not in JWT_KINDS:
         raise FaultError("kind must be one of %s" % ", ".join(JWT_KINDS))
+    if name == "wire" and params["kind"] not in WIRE_KINDS:
+        raise FaultError("kind must be one of %s" % ", ".join(WIRE_KINDS))
     if name == "sign_in_status" and not isinstance(params["status"], str):
         raise FaultError("status must be a string")
     if name == "error_code":

@@ -113,15 +113,122 @@ def bodyless(status):
     return status in (204, 304) or 100 <= status < 200
 
 
+def http_date():
+    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
+
+
 def head_bytes(status, headers, length):
     lines = ["HTTP/1.1 %d %s" % (status, REASONS.get(status, "Status"))]
     lines += ["%s: %s" % (k, v) for k, v in headers
               if not (bodyless(status) and k.lower() == "content-type")]
     if not bodyless(status):
         lines.append("Content-Length: %d" % length)
-    lines += ["Connection: close",
-              "Date: " + time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()), "", ""]
+    lines += ["Connection: close", "Date: " + http_date(), "", ""]
     return "\r\n".join(lines).encode("iso-8859-1")
+
+
+def raw_head(first, fields):
+    """A head from a status line and (name, value) fields exactly as given."""
+    return "\r\n".join([first] + ["%s: %s" % f for f in fields] + ["", ""]).encode("iso-8859-1")
+
+
+def chunks(body, sizes=(1, 17, 300, 5, 1000)):
+    """`body` as chunks of uneven sizes; the second has an extension, the third upper-case hex."""
+    out, i = [], 0
+    while body:
+        n = sizes[i % len(sizes)]
+        piece, body = body[:n], body[n:]
+        size = ("%X" if i == 2 else "%x") % len(piece) + (";foo=bar" if i == 1 else "")
+        out.append(size.encode() + b"\r\n" + piece + b"\r\n")
+        i += 1
+    return out
+
+
+def odd_case(name):
+    return "".join(c.upper() if i % 2 else c.lower() for i, c in enumerate(name))
+
+
+def wire_writes(kind, resp):
+    """The answer in the framing `kind` (faults.WIRE_KINDS) names: a list of separate writes."""
+    body = resp.body
+    first = "HTTP/1.1 %d %s" % (resp.status, REASONS.get(resp.status, "Status"))
+    fields = list(resp.headers) + [("Connection", "close"), ("Date", http_date())]
+    length = [("Content-Length", str(len(body)))]
+    te = [("Transfer-Encoding", "chunked")]
+    end = b"0\r\n\r\n"
+
+    def head(extra=length, first=first, fields=fields):
+        return raw_head(first, fields + extra)
+
+    def mangled(join):
+        """fields with the client token (else the trace id) split in two and rejoined by
+        `join`, a raw piece of the head."""
+        target = "authorization" if resp.header("Authorization") is not None \
+            else "x-clerk-trace-id"
+        return [(k, v[:len(v) // 2] + join + v[len(v) // 2:]) if k.lower() == target
+                else (k, v) for k, v in fields]
+
+    if kind == "chunked":
+        return [head(te + [("Trailer", "X-Emu-Trailer")])] + chunks(body) + [
+            b"0\r\nX-Emu-Trailer: done\r\n\r\n"]
+    if kind == "close_delimited":
+        return [head([]), body]
+    if kind == "continue_first":
+        return [b"HTTP/1.1 100 Continue\r\n\r\n",
+                b"HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload; as=style\r\n\r\n",
+                head() + body]
+    if kind == "tiny_writes":
+        data, out, sizes = head() + body, [], (1, 2, 3, 5, 8, 13, 21)
+        while data:
+            n = sizes[len(out) % len(sizes)]
+            out.append(data[:n])
+            data = data[n:]
+        return out
+    if kind == "header_variants":
+        # (http_parser refuses a tab after the Content-Length digits: spaces there)
+        odd = ([(odd_case(k), " \t %s\t " % v) for k, v in fields] +
+               [(odd_case(k), "\t %s  " % v) for k, v in length])
+        return [head(fields=odd, extra=[("X-Emu-Long", "L" * 4096)] + [
+            ("x-emu-%d" % i, "v%d" % i) for i in range(200)]) + body]
+    if kind == "garbage_after_answer":
+        junk = b"HTTP/1.1 200 OK\r\nAuthorization: injected\r\nContent-Length: 2\r\n\r\n{}"
+        return [head() + body + junk + b"\x00\xff\r\n\r\njunk" * 100]
+    if kind == "duplicate_content_length":   # the first is right
+        return [head(length + [("Content-Length", str(len(body) + 10))]) + body]
+    if kind == "content_length_and_chunked":
+        return [head(length + te)] + chunks(body) + [end]
+    if kind == "bad_chunk_size":
+        return [head(te), chunks(body[:10], (10,))[0], b"zz\r\n" + body[10:] + b"\r\n" + end]
+    if kind == "huge_chunk_size":
+        return [head(te), b"ffffffffffffffffff\r\n" + body + b"\r\n" + end]
+    if kind == "truncated_chunked":
+        rest = body[100:]
+        return [head(te), chunks(body[:100], (100,))[0],
+                b"%x\r\n" % len(rest) + rest[:len(rest) // 2]]
+    if kind == "short_content_length_close":
+        return [head([("Content-Length", str(len(body) + 100))]) + body]
+    if kind in ("bad_status_line", "bad_protocol_name"):
+        return [head(first="HTTP/1.1 2OO OK" if kind == "bad_status_line"
+                     else "HTTZ/1.1 200 OK") + body]
+    if kind == "http09":
+        return [body]
+    if kind == "nul_in_header":
+        return [head(fields=mangled("\0")) + body]
+    if kind == "bare_lf_in_header_value":
+        return [head(fields=mangled("\nAuthorization: injected-")) + body]
+    if kind == "cr_in_header_value":
+        return [head(fields=mangled("\rAuthorization: injected-")) + body]
+    if kind == "obs_fold":
+        return [head(fields=mangled("\r\n ")) + body]
+    if kind == "switching_protocols":       # then the real answer, as if it were a 100
+        return [b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\n\r\n", head() + body]
+    if kind == "headers_too_big":           # 70 kB of headers; the module's cap is 64 kB
+        return [head(length + [("X-Emu-Pad-%d" % i, "p" * 1000) for i in range(70)]) + body]
+    if kind == "body_too_big_chunked":      # 2 MiB; the module's cap is 1 MiB
+        block = chunks(b"A" * 65536, (65536,))[0]
+        return [head(te), chunks(b'{"response":{"padding":"', (24,))[0]] + [block] * 32 + [end]
+    raise ValueError("unknown wire kind %r" % kind)
 
 
 def wrong_types_body(path):
@@ -183,6 +290,16 @@ def _rst_close(sock):
     try:
         sock.close()
     except OSError:
+        pass
+
+
+def _close_notify(sock):
+    """A clean TLS close (close_notify), so that only the HTTP framing says where the answer
+    ends; waits at most 0.5 s for the peer's."""
+    try:
+        sock.settimeout(0.5)
+        sock.unwrap()
+    except (OSError, ssl.SSLError, ValueError):
         pass
 
 
@@ -355,6 +472,14 @@ class Handler(socketserver.BaseRequestHandler):
                 sock.sendall(data[i:i + 1])
                 if self.server.emu.stop_event.wait(interval):
                     break
+        elif name == "wire":
+            writes = wire_writes(fault.params["kind"], resp)
+            pause = min(0.001, 0.5 / len(writes)) if fault.params["kind"] == "tiny_writes" else 0
+            for piece in writes:
+                sock.sendall(piece)
+                if pause:
+                    time.sleep(pause)
+            _close_notify(sock)
         elif name == "reset_mid_body":
             head = head_bytes(resp.status, resp.headers, len(resp.body))
             sock.sendall(head + resp.body[:len(resp.body) // 2])

@@ -3,6 +3,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import socket
 import ssl
 import threading
@@ -14,6 +15,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import errors
+import faults
 from fapi_shared import shared_file
 from control import Emulator, EmulatorError
 
@@ -123,9 +125,17 @@ def tls_exchange(emu, request, timeout=3.0):
             inc.write(data)
             while True:
                 try:
-                    plain += tls.read(65536)
+                    piece = tls.read(65536)
                 except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
                     break
+                if not piece:              # close_notify came: answer it, then the TCP close
+                    try:
+                        tls.unwrap()
+                    except ssl.SSLError:
+                        pass
+                    raw.sendall(out.read())
+                    break
+                plain += piece
     finally:
         raw.close()
 
@@ -907,6 +917,107 @@ def test_fault_empty_body_200(emu):
     emu.fault("empty_body_200", count=1)
     r = emu.sign_in("alice", "wrong")
     assert r.status == 200 and r.body == b"" and r.headers["Content-Length"] == "0"
+
+
+WIRE_FORM = "strategy=password&identifier=alice&password=correct+horse"
+SIGN_IN_REQUEST = ("POST /v1/client/sign_ins?_is_native=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   "Authorization: \r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                   "Content-Length: %d\r\n\r\n%s" % (len(WIRE_FORM), WIRE_FORM)).encode()
+
+
+def decode_wire(data):
+    """A plain reference reader: skips 1xx heads, then reads by chunked, Content-Length or
+    to the close. Returns (status, headers, body, what follows the body)."""
+    status = 100
+    while status < 200:
+        head, _, data = data.partition(b"\r\n\r\n")
+        status, headers, _ = split_response(head)
+    if headers.get("transfer-encoding") == "chunked":
+        body = b""
+        while True:
+            line, _, data = data.partition(b"\r\n")
+            n = int(line.split(b";")[0], 16)
+            if n == 0:
+                return status, headers, body, data
+            body, data = body + data[:n], data[n + 2:]
+    n = int(headers.get("content-length", len(data)))
+    return status, headers, data[:n], data[n:]
+
+
+def wire_exchange(emu, kind):
+    """A real sign-in answered in the framing `kind`: the raw answer, after a clean close."""
+    emu.fault("wire", count=1, path=SIGN_INS, kind=kind)
+    data, exc = tls_exchange(emu, SIGN_IN_REQUEST)
+    assert exc is None and emu.faults() == []
+    rec = emu.requests()[-1]
+    assert (rec["fault"], rec["status"], rec["sign_in_status"]) == ("wire", 200, "complete")
+    return data
+
+
+def test_fault_wire_kind_is_checked(emu):
+    with pytest.raises(EmulatorError, match="needs parameter 'kind'"):
+        emu.fault("wire")
+    with pytest.raises(EmulatorError, match="kind must be one of chunked, close_delimited"):
+        emu.fault("wire", kind="spdy")
+    assert set(WIRE_MARKS) | set(WIRE_CHECKS) == set(faults.WIRE_KINDS)
+
+
+WIRE_MARKS = {"chunked": b"\r\n11;foo=bar\r\n", "close_delimited": b"",
+              "continue_first": b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n",
+              "tiny_writes": b"", "header_variants": b"\r\naUtHoRiZaTiOn:  \t ey",
+              "garbage_after_answer": b"}HTTP/1.1 200 OK\r\nAuthorization: injected\r\n"}
+
+
+@pytest.mark.parametrize("kind", list(WIRE_MARKS))
+def test_fault_wire_valid_framings(emu, kind):
+    data = wire_exchange(emu, kind)
+    status, headers, body, rest = decode_wire(data)
+    assert WIRE_MARKS[kind] in data and status == 200
+    assert json.loads(body)["response"]["status"] == "complete"
+    assert emu.fapi("GET", "/v1/client", token=headers["authorization"]).status == 200
+    if kind == "chunked":
+        assert "content-length" not in headers and rest == b"X-Emu-Trailer: done\r\n\r\n"
+    if kind == "close_delimited":
+        assert "content-length" not in headers and "transfer-encoding" not in headers
+    if kind == "header_variants":
+        assert len(headers) > 200 and len(headers["x-emu-long"]) == 4096
+
+
+def last_chunk_short(data):
+    head, tail = data.rsplit(b"\r\n", 1)
+    return int(head.rsplit(b"\r\n", 1)[1], 16) > len(tail)
+
+
+def head_of(data):
+    return data.partition(b"\r\n\r\n")[0]
+
+
+WIRE_CHECKS = {
+    "duplicate_content_length": lambda d: len(set(re.findall(rb"\r\nContent-Length: (\d+)",
+                                                             head_of(d)))) == 2,
+    "content_length_and_chunked": lambda d: b"\r\nContent-Length: " in head_of(d)
+    and b"\r\nTransfer-Encoding: chunked" in head_of(d),
+    "bad_chunk_size": lambda d: b"\r\nzz\r\n" in d,
+    "huge_chunk_size": lambda d: b"\r\n\r\nffffffffffffffffff\r\n{" in d,
+    "truncated_chunked": last_chunk_short,
+    "short_content_length_close": lambda d: int(split_response(d)[1]["content-length"])
+    == len(split_response(d)[2]) + 100,
+    "bad_status_line": lambda d: d.startswith(b"HTTP/1.1 2OO OK\r\n"),
+    "bad_protocol_name": lambda d: d.startswith(b"HTTZ/1.1 200 OK\r\n"),
+    "http09": lambda d: d.startswith(b'{"response":') and d.endswith(b"}"),
+    "nul_in_header": lambda d: re.search(rb"\r\nAuthorization: ey[^\r\n]+\x00", d),
+    "bare_lf_in_header_value": lambda d: re.search(rb"ey[^\r\n]+\nAuthorization: injected-", d),
+    "cr_in_header_value": lambda d: re.search(rb"ey[^\r\n]+\rAuthorization: injected-", d),
+    "obs_fold": lambda d: re.search(rb"\r\nAuthorization: ey\S+\r\n \S+\r\n", d),
+    "switching_protocols": lambda d: d.startswith(b"HTTP/1.1 101 Switching Protocols\r\n"),
+    "headers_too_big": lambda d: len(head_of(d)) > 70000,
+    "body_too_big_chunked": lambda d: len(decode_wire(d)[2]) == 24 + 2 * 1024 * 1024,
+}
+
+
+@pytest.mark.parametrize("kind", list(WIRE_CHECKS))
+def test_fault_wire_broken_framings(emu, kind):
+    assert WIRE_CHECKS[kind](wire_exchange(emu, kind))
 
 
 # ---- load -----------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ int http_global_init(void)
 
 static void check_path_segments(const char *path, size_t n)
 {
-	/* No "." or ".." segment: libcurl would resolve them to another path. */
+	/* No "." or ".." segment: a server or proxy may resolve them to another path. */
 	size_t i = 0;
 	while (i < n) {
 		size_t j = i;

@@ -10,7 +10,7 @@
 # Environment (make fuzz sets the first five):
 #   SRCDIR, BUILDDIR       source and build trees (default: this checkout)
 #   FUZZ_LIB_SOURCES       the library's sources (src_libpamclerk_la_SOURCES)
-#   FUZZ_DEP_CFLAGS/LIBS   pkg-config flags of libcurl, json-c, libcrypto, pam
+#   FUZZ_DEP_CFLAGS/LIBS   flags of libssl, http_parser, json-c, libcrypto, pam, libxcrypt
 #   FUZZ_SECONDS           seconds per target (default 60; 0 = replay the corpus once)
 #   FUZZ_CC                clang (default clang)
 #   FUZZ_SANITIZERS        default address,undefined
@@ -33,8 +33,9 @@ if [ -z "${FUZZ_LIB_SOURCES:-}" ]; then
 	FUZZ_LIB_SOURCES=$(cd "$SRCDIR" && ls src/*.c | grep -v '^src/pam_clerk\.c$')
 fi
 if [ -z "${FUZZ_DEP_CFLAGS:-}" ]; then
-	FUZZ_DEP_CFLAGS=$(pkg-config --cflags libcurl json-c libcrypto pam)
-	FUZZ_DEP_LIBS=$(pkg-config --libs libcurl json-c libcrypto pam)
+	# Debian's libhttp-parser-dev ships no pkg-config file.
+	FUZZ_DEP_CFLAGS=$(pkg-config --cflags libssl json-c libcrypto pam libxcrypt)
+	FUZZ_DEP_LIBS="$(pkg-config --libs libssl json-c libcrypto pam libxcrypt) -lhttp_parser"
 fi
 
 if ! command -v "$FUZZ_CC" >/dev/null 2>&1; then
@@ -75,7 +76,7 @@ dict_for() {
 	sign_in | fapi_token | clerk | bapi) echo "$here/dict/fapi.dict" ;;
 	conf_file | conf_args) echo "$here/dict/conf.dict" ;;
 	jwt | jwks) echo "$here/dict/jwt.dict" ;;
-	http_header) echo "$here/dict/http.dict" ;;
+	http_response) echo "$here/dict/http.dict" ;;
 	*) echo "" ;;
 	esac
 }
@@ -83,8 +84,8 @@ dict_for() {
 for t in $targets; do
 	echo "==> building fuzz_$t"
 	# An archive, not a list of objects: a target that brings its own
-	# transport (fuzz_clerk) or includes a source (fuzz_http_header)
-	# takes only what it lacks from the library.
+	# transport (fuzz_clerk, fuzz_bapi) takes only what it lacks from the
+	# library.
 	# shellcheck disable=SC2086
 	$FUZZ_CC $cflags -fsanitize=fuzzer,$FUZZ_SANITIZERS "$here/fuzz_$t.c" \
 		"$obj/libfuzzsrc.a" $FUZZ_DEP_LIBS -o "$bin/fuzz_$t"

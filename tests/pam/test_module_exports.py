@@ -17,7 +17,7 @@ def test_only_pam_sm_symbols_are_exported():
 def test_module_is_hardened_and_nodelete():
     out = subprocess.run(["readelf", "-d", "-l", "-W", MODULE], check=True,
                          capture_output=True, text=True).stdout
-    assert "NODELETE" in out, "libcurl must not be unloaded with the module"
+    assert "NODELETE" in out, "OpenSSL must not be unloaded with the module"
     assert "BIND_NOW" in out or "NOW" in out
     assert "GNU_RELRO" in out
     assert "GNU_STACK" in out and "RWE" not in out

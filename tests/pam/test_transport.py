@@ -118,9 +118,14 @@ def test_hostile_environment_cannot_redirect_or_log_secrets(pam, emu, tmp_path):
     proxy_url = "http://127.0.0.1:%d" % proxy.port
     env = {name: proxy_url for name in
            ("http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy")}
+    # An OpenSSL config of the caller's that, if read, would cap TLS at 1.1
+    # (the module needs 1.2): under su it could as well load a provider.
+    evil_cnf = tmp_path / "evil.cnf"
+    evil_cnf.write_text("openssl_conf = conf\n[conf]\nssl_conf = ssl\n[ssl]\n"
+                        "system_default = sys\n[sys]\nMaxProtocol = TLSv1.1\n")
     env.update({"NO_PROXY": "", "SSLKEYLOGFILE": str(keylog), "CURL_HOME": str(tmp_path),
                 "HOME": str(tmp_path), "CURL_CA_BUNDLE": "/dev/null",
-                "SSL_CERT_FILE": "/dev/null"})
+                "SSL_CERT_FILE": "/dev/null", "OPENSSL_CONF": str(evil_cnf)})
     (tmp_path / ".netrc").write_text("default login evil password evil\n")
     try:
         pam.service()
@@ -170,3 +175,115 @@ def test_hostile_server_strings_are_sanitised(pam, emu):
               if "FAKE LOG LINE" in l and not l.startswith("PWRAP_")]
     assert forged == [], forged
     assert any("FAKE LOG LINE" in l for l in r.log), "the detail should still be logged"
+
+
+def test_caller_cannot_choose_the_ca_store(pam, emu, tmp_path):
+    """Without cafile/capath the store compiled into OpenSSL is used: a caller's
+    SSL_CERT_FILE / SSL_CERT_DIR naming the emulator's CA must not make it trusted."""
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "ca.pem").write_bytes(open(emu.ca_file, "rb").read())
+    import subprocess
+    subprocess.run(["openssl", "rehash", str(certs)], check=True, capture_output=True)
+    pam.service(auth_args=args_for(pam, emu.url, None))
+    r = pam.expect(DEMO, DEMO_PASSWORD, "PAM_AUTHINFO_UNAVAIL",
+                   env={"SSL_CERT_FILE": emu.ca_file, "SSL_CERT_DIR": str(certs)})
+    assert r.outcome() == "tls_error"
+    assert emu.requests() == []
+
+
+class ConnectProxy:
+    """An HTTP proxy that answers CONNECT: it records the request head, then
+    relays bytes both ways (answer=None), or refuses with the given status line."""
+
+    def __init__(self, answer=None):
+        self.answer = answer
+        self.heads = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(conn,), daemon=True).start()
+
+    def _tunnel(self, conn):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            data = conn.recv(1)
+            if not data:
+                conn.close()
+                return
+            head += data
+        self.heads.append(head.decode("latin-1"))
+        if self.answer is not None:
+            conn.sendall(self.answer)
+            conn.close()
+            return
+        target = head.split(b" ")[1].decode()
+        host, port = target.rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)))
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        def pump(src, dst):
+            try:
+                while True:
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    dst.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for s in (src, dst):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+        threading.Thread(target=pump, args=(upstream, conn), daemon=True).start()
+        pump(conn, upstream)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_login_through_a_connect_proxy_with_credentials(pam, emu):
+    proxy = ConnectProxy()
+    try:
+        # A password only in a file that only root can read (conftest: 0600).
+        pam.write_conf("proxy = http://svc%%2Dpam:p%%40ss:w@127.0.0.1:%d\n" % proxy.port)
+        pam.service()
+        pam.expect(DEMO, DEMO_PASSWORD, "PAM_SUCCESS")
+    finally:
+        proxy.close()
+    port = emu.url.rsplit(":", 1)[1].rstrip("/")
+    assert proxy.heads, "the proxy saw no CONNECT"
+    head = proxy.heads[0]
+    assert head.startswith("CONNECT 127.0.0.1:%s HTTP/1.1\r\n" % port), head
+    import base64
+    assert "Proxy-Authorization: Basic %s\r\n" % base64.b64encode(
+        b"svc-pam:p@ss:w").decode() in head, head
+    assert len(emu.requests()) == 1, "the sign-in went through the tunnel"
+
+
+@pytest.mark.parametrize("answer", [
+    b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",  # no tunnel: TLS sees junk
+    b"SOCKS? no\r\n\r\n",
+])
+def test_proxy_refusal_is_an_outage(pam, emu, answer):
+    proxy = ConnectProxy(answer)
+    try:
+        pam.service(extra_args=["proxy=http://127.0.0.1:%d" % proxy.port])
+        r = pam.expect(DEMO, DEMO_PASSWORD, "PAM_AUTHINFO_UNAVAIL")
+    finally:
+        proxy.close()
+    assert r.outcome() in ("network_error", "tls_error")
+    assert emu.requests() == []

@@ -201,7 +201,7 @@ static void test_args_every_key(void **state)
 		capath_arg,
 		"timeout=20",
 		"connect_timeout=3",
-		"proxy=socks5h://127.0.0.1:1080",
+		"proxy=http://127.0.0.1:1080",
 		"api_version=2025-04-10",
 		"debug",
 		"use_first_pass",
@@ -215,7 +215,7 @@ static void test_args_every_key(void **state)
 	assert_string_equal(c.capath, tmpdir);
 	assert_int_equal(c.timeout, 20);
 	assert_int_equal(c.connect_timeout, 3);
-	assert_string_equal(c.proxy, "socks5h://127.0.0.1:1080");
+	assert_string_equal(c.proxy, "http://127.0.0.1:1080");
 	assert_string_equal(c.api_version, "2025-04-10");
 	assert_true(c.debug);
 	assert_true(c.use_first_pass);
@@ -441,7 +441,7 @@ static void test_file_args_win(void **state)
 	const char *argv[] = { "timeout=30",
 			       "identifier=%u@arg.example",
 			       "api_version=2025-04-10",
-			       "proxy=socks5://arg-proxy.example:1080",
+			       "proxy=http://arg-proxy.example:8080",
 			       "debug=no",
 			       "use_first_pass",
 			       "publishable_key=" KEY_COM,
@@ -452,7 +452,7 @@ static void test_file_args_win(void **state)
 	assert_int_equal(c.connect_timeout, 4); /* from the file, not overridden */
 	assert_string_equal(c.identifier, "%u@arg.example");
 	assert_string_equal(c.api_version, "2025-04-10");
-	assert_string_equal(c.proxy, "socks5://arg-proxy.example:1080");
+	assert_string_equal(c.proxy, "http://arg-proxy.example:8080");
 	assert_false(c.debug);
 	assert_true(c.use_first_pass);
 	assert_string_equal(c.frontend_api, "https://clerk.example.com");
@@ -511,6 +511,35 @@ static void test_file_syntax(void **state)
 	assert_string_equal(c.identifier, "first name %u");
 	assert_true(c.debug);
 	assert_true(c.try_first_pass);
+	conf_free(&c);
+}
+
+/* A proxy password is refused where others can read it: in a module
+ * argument (/etc/pam.d is world-readable) or in a 0644 file. */
+static void test_proxy_password_only_in_a_private_file(void **state)
+{
+	(void)state;
+	const char *args[] = { "publishable_key=" KEY_COM,
+			       "proxy=http://svc:s3cret@proxy.example" };
+	expect_fail(ARGC(args), args, NULL, "proxy", "module argument");
+	assert_null(strstr(err, "s3cret"));
+
+	const char *text =
+		"publishable_key = " KEY_COM "\nproxy = http://svc:s3cret@proxy.example\n";
+	write_file_n("pam_clerk.conf", text, strlen(text), 0644);
+	const char *file_args[] = { conf_arg };
+	expect_fail(ARGC(file_args), file_args, NULL, "pam_clerk.conf:2", "chmod 600");
+	assert_null(strstr(err, "s3cret"));
+
+	write_conf(text);
+	struct conf c;
+	expect_ok(&c, ARGC(file_args), file_args, NULL);
+	assert_string_equal(c.proxy, "http://svc:s3cret@proxy.example");
+	conf_free(&c);
+
+	/* Without a password, a proxy may be a module argument. */
+	const char *plain[] = { "publishable_key=" KEY_COM, "proxy=http://proxy.example:3128" };
+	expect_ok(&c, ARGC(plain), plain, NULL);
 	conf_free(&c);
 }
 
@@ -573,10 +602,10 @@ static const struct key_case key_cases[] = {
 	  { "0", "61", "five", "+5", "0x5", "1000" },
 	  "1 to 60" },
 	{ "proxy",
-	  { "http://proxy.example:3128", "https://proxy.example", "socks4a://10.0.0.1:1080",
-	    "SOCKS5H://127.0.0.1:1080" },
-	  { "ftp://proxy.example", "http://", "proxy.example:3128", "socks://x.y" },
-	  "socks5" },
+	  { "http://proxy.example:3128", "HTTP://10.0.0.1", "http://u:p%40ss@[::1]:8080" },
+	  { "ftp://proxy.example", "http://", "http:///x", "proxy.example:3128",
+	    "https://proxy.example", "socks5h://127.0.0.1:1080" },
+	  "SOCKS proxies are not supported" },
 	{ "api_version",
 	  { "2026-05-12", "2021-02-05" },
 	  { "latest", "2025-4-10", "2025/04/10", "2025-04-100", "20250410", "2025-04-1a" },
@@ -1086,6 +1115,7 @@ int main(void)
 		cmocka_unit_test(test_expand_output_size),
 		cmocka_unit_test(test_key_names),
 		cmocka_unit_test(test_key_names_accepted),
+		cmocka_unit_test(test_proxy_password_only_in_a_private_file),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
