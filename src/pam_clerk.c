@@ -264,13 +264,21 @@ static void sign_in(pam_handle_t *pamh, const struct conf *cfg, const char *iden
 	struct state st = { -1, -1, "" };
 	char why[300] = "";
 	char *stored = NULL;
-	/* A concurrent login of the same identifier is waited for 5 s at most:
-	 * past that this one goes on without the stored client. */
-	long wait_s = cfg->timeout < 5 ? cfg->timeout : 5;
-	bool keep = cfg->state_dir != NULL && state_open(&st, cfg->state_dir, identifier,
-							 wait_s * 1000, why, sizeof why) == 0;
-	if (keep)
-		stored = state_load(&st, why, sizeof why);
+	/* A stored client serves one login at a time: a concurrent login of the
+	 * same identifier is waited for 5 s at most, past which this one goes on
+	 * without it. With nothing stored nothing is locked while the sign-in
+	 * runs, so parallel checks of one account do not queue behind each other. */
+	long wait_ms = (cfg->timeout < 5 ? cfg->timeout : 5) * 1000;
+	bool keep = cfg->state_dir != NULL &&
+		    state_open(&st, cfg->state_dir, identifier, why, sizeof why) == 0;
+	if (keep && state_stored(&st)) {
+		keep = state_lock(&st, wait_ms, why, sizeof why) == 0;
+		if (keep)
+			stored = state_load(&st, why, sizeof why);
+		else
+			snprintf(why + strlen(why), sizeof why - strlen(why),
+				 "; not using stored state");
+	}
 	/* Root can always keep state, so a failure then is worth a warning; a
 	 * non-root caller (a screen locker) simply goes without. */
 	if (why[0] != '\0') {
@@ -296,15 +304,23 @@ static void sign_in(pam_handle_t *pamh, const struct conf *cfg, const char *iden
 	clerk_login(&client, &login, r);
 	if (keep) {
 		/* A signed-in client is kept only once its sessions are gone; the
-		 * same client after a refusal is kept as it is (still trusted). */
+		 * same client after a refusal is kept as it is (still trusted). A
+		 * login that began without one removes nothing: what is there now
+		 * was stored by a concurrent login. */
 		bool save = r->client_token != NULL &&
 			    (r->outcome == OUTCOME_SUCCESS
 				     ? r->client_reusable
 				     : r->used_stored_token && !r->stored_token_rejected &&
 					       r->http_status != 0);
-		if (save)
+		bool drop = r->used_stored_token &&
+			    (r->stored_token_rejected || r->outcome == OUTCOME_SUCCESS);
+		why[0] = '\0';
+		if (save && state_lock(&st, wait_ms, why, sizeof why) == 0)
 			state_save(&st, r->client_token);
-		else if (r->stored_token_rejected || r->outcome == OUTCOME_SUCCESS)
+		else if (save)
+			pam_syslog(pamh, LOG_WARNING, "state_dir: %s; trusted client not kept",
+				   why);
+		else if (drop)
 			state_drop(&st);
 	}
 	state_close(&st);

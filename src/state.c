@@ -104,31 +104,35 @@ int state_lock_file(int dirfd, const char *name, long wait_ms, char *err, size_t
 	return fd;
 }
 
-int state_open(struct state *st, const char *dir, const char *identifier, long wait_ms, char *err,
-	       size_t errsize)
+int state_open(struct state *st, const char *dir, const char *identifier, char *err, size_t errsize)
 {
-	char lock[80];
-
 	st->dirfd = st->lockfd = -1;
 	if (state_name(identifier, st->name) != 0) {
 		snprintf(err, errsize, "cannot hash the identifier");
 		return -1;
 	}
-	int fd = state_dir_open(dir, err, errsize);
-	if (fd < 0)
+	st->dirfd = state_dir_open(dir, err, errsize);
+	return st->dirfd >= 0 ? 0 : -1;
+}
+
+int state_stored(const struct state *st)
+{
+	char file[80];
+	struct stat sb;
+	snprintf(file, sizeof file, "%s.token", st->name);
+	return st->dirfd >= 0 && fstatat(st->dirfd, file, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int state_lock(struct state *st, long wait_ms, char *err, size_t errsize)
+{
+	char lock[80];
+	if (st->lockfd >= 0)
+		return 0;
+	if (st->dirfd < 0)
 		return -1;
 	snprintf(lock, sizeof lock, "%s.lock", st->name);
-	/* A concurrent login of the same identifier finishes first, so the two
-	 * never race on the token; past wait_ms we go on without state. */
-	int lfd = state_lock_file(fd, lock, wait_ms, err, errsize);
-	if (lfd < 0) {
-		snprintf(err + strlen(err), errsize - strlen(err), "; not using stored state");
-		close(fd);
-		return -1;
-	}
-	st->dirfd = fd;
-	st->lockfd = lfd;
-	return 0;
+	st->lockfd = state_lock_file(st->dirfd, lock, wait_ms, err, errsize);
+	return st->lockfd >= 0 ? 0 : -1;
 }
 
 int state_file_read(int dirfd, const char *name, struct buf *out, time_t *mtime, char *err,
@@ -205,7 +209,7 @@ char *state_load(struct state *st, char *err, size_t errsize)
 	struct buf b;
 
 	err[0] = '\0';
-	if (st->dirfd < 0)
+	if (st->dirfd < 0 || st->lockfd < 0)
 		return NULL;
 	snprintf(file, sizeof file, "%s.token", st->name);
 	buf_init(&b, TOKEN_FILE_MAX);
@@ -233,7 +237,7 @@ int state_save(struct state *st, const char *token)
 	struct buf b;
 	int rc = -1;
 
-	if (st->dirfd < 0 || !valid_token(token, strlen(token)))
+	if (st->dirfd < 0 || st->lockfd < 0 || !valid_token(token, strlen(token)))
 		return -1;
 	snprintf(file, sizeof file, "%s.token", st->name);
 	buf_init(&b, TOKEN_FILE_MAX);
@@ -247,7 +251,7 @@ int state_save(struct state *st, const char *token)
 void state_drop(struct state *st)
 {
 	char file[80];
-	if (st->dirfd < 0)
+	if (st->dirfd < 0 || st->lockfd < 0)
 		return;
 	snprintf(file, sizeof file, "%s.token", st->name);
 	unlinkat(st->dirfd, file, 0);

@@ -1,5 +1,6 @@
 /* The Clerk client tokens that make this host a known device, one file per
- * identifier in state_dir, locked for the length of a login. */
+ * identifier in state_dir. A stored client serves one login at a time, so
+ * the identifier's lock is held while a login uses it (or writes one). */
 #ifndef PAM_CLERK_STATE_H
 #define PAM_CLERK_STATE_H
 
@@ -8,24 +9,31 @@
 
 struct state {
 	int dirfd;     /* -1: no state kept */
-	int lockfd;    /* this identifier's lock, held until state_close */
+	int lockfd;    /* this identifier's lock, or -1 while not held */
 	char name[65]; /* hex SHA-256 of the identifier: no user text in paths */
 };
 
-/* Open (creating it 0700 if missing) state_dir and lock the
- * identifier's entry, waiting at most wait_ms for a concurrent login.
- * Returns 0, or -1 with the reason in err: the login then goes on without
- * stored state. */
-int state_open(struct state *st, const char *dir, const char *identifier, long wait_ms, char *err,
+/* Open (creating it 0700 if missing) state_dir for the identifier, without
+ * locking. Returns 0, or -1 with the reason in err: the login then goes on
+ * without stored state. */
+int state_open(struct state *st, const char *dir, const char *identifier, char *err,
 	       size_t errsize);
 
+/* Whether a client file (of any kind: state_load judges it) is there. */
+int state_stored(const struct state *st);
+
+/* Take the identifier's lock, waiting at most wait_ms for a concurrent
+ * login; 0 (also when already held), or -1 with the reason in err. */
+int state_lock(struct state *st, long wait_ms, char *err, size_t errsize);
+
 /* The stored client token (wipe with secret_free), or NULL. A corrupt or
- * unsafe file is removed and reported in err. */
+ * unsafe file is removed and reported in err. Needs the lock. */
 char *state_load(struct state *st, char *err, size_t errsize);
 
-/* Replace the stored token atomically. Returns 0 or -1. */
+/* Replace the stored token atomically. Needs the lock; 0 or -1. */
 int state_save(struct state *st, const char *token);
 
+/* Remove the stored token. Needs the lock. */
 void state_drop(struct state *st);
 
 /* Unlock and close; safe on a state that failed to open. */

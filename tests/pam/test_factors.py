@@ -330,3 +330,56 @@ def test_legacy_device_trust_answers_needs_second_factor(pam, tmp_path_factory):
         assert paths(legacy) == [("POST", "sign_ins", 200), ("DELETE", "sessions", 200)]
     finally:
         legacy.stop()
+
+
+def hold_lock(state_dir, identifier):
+    """Take an identifier's state_dir lock as a concurrent login would."""
+    import fcntl
+    import hashlib
+    os.makedirs(state_dir, mode=0o700, exist_ok=True)
+    name = hashlib.sha256(identifier.encode()).hexdigest() + ".lock"
+    fd = os.open(os.path.join(state_dir, name), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def test_nothing_stored_means_no_wait_for_a_concurrent_login(pam, emu):
+    # Parallel checks of one account (a service account under pamtester)
+    # must not queue: with no stored client the lock is not taken.
+    pam.service()
+    fd = hold_lock(pam.state_dir, "ileap-demo@way.cloud")
+    try:
+        r = pam.run("ileap-demo@way.cloud", "HelloPrimaryData",
+                    ops=[("authenticate", "PAM_SUCCESS")])
+    finally:
+        os.close(fd)
+    assert r.ok, r
+    assert "client=new" in r.attempt_line(), r
+    assert not any("busy" in line for line in r.log), r.log
+
+
+def test_new_trusted_client_waits_for_the_lock_to_be_stored(pam, trust):
+    import threading
+    fd = hold_lock(pam.state_dir, "ileap-demo@way.cloud")
+    threading.Timer(1.0, os.close, [fd]).start()
+    trust.next_code("135790")
+    r = pam.run("ileap-demo@way.cloud", "HelloPrimaryData", echo_on=["135790"],
+                ops=[("authenticate", "PAM_SUCCESS")])
+    assert r.ok, r
+    assert not any("not kept" in line for line in r.log), r.log
+    again = pam.run("ileap-demo@way.cloud", "HelloPrimaryData", echo_on=[],
+                    ops=[("authenticate", "PAM_SUCCESS")])
+    assert again.ok and "client=stored" in again.attempt_line(), again
+
+
+def test_new_trusted_client_not_kept_while_the_lock_stays_taken(pam, trust):
+    fd = hold_lock(pam.state_dir, "ileap-demo@way.cloud")
+    try:
+        trust.next_code("135790")
+        r = pam.run("ileap-demo@way.cloud", "HelloPrimaryData", echo_on=["135790"],
+                    ops=[("authenticate", "PAM_SUCCESS")])
+    finally:
+        os.close(fd)
+    assert r.ok, r
+    assert any("busy; trusted client not kept" in line for line in r.log), r.log
+    assert not [f for f in os.listdir(pam.state_dir) if f.endswith(".token")]

@@ -327,14 +327,24 @@ def test_code_429_long_retry_after_is_not_waited(pam, emu):
           "429 with Retry-After: 3600 on a code", "timeout")
 
 
-def test_state_dir_locked_by_a_concurrent_login(pam, emu, tmp_path):
-    """Another login of the same identifier holds its state_dir lock: this one waits for it
-    at most min(timeout, 5 s), then goes on without the stored client."""
-    state = tmp_path / "locked-state"
+def locked_stored_client(state):
+    """A stored client in state, its lock held as a concurrent login holds it (with nothing
+    stored a login takes no lock). Returns the lock's descriptor."""
     state.mkdir(mode=0o700)
     name = hashlib.sha256(DEMO.encode()).hexdigest()
+    fd = os.open(str(state / (name + ".token")), os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, b"pam_clerk client v1\nclient_held_by_another_login\n")
+    os.close(fd)
     lock = os.open(str(state / (name + ".lock")), os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock
+
+
+def test_state_dir_locked_by_a_concurrent_login(pam, emu, tmp_path):
+    """Another login of the same identifier uses the stored client and holds its lock: this
+    one waits for it at most min(timeout, 5 s), then goes on without the stored client."""
+    state = tmp_path / "locked-state"
+    lock = locked_stored_client(state)
     try:
         pam.service(extra_args=TIMES + ["state_dir=%s" % state])
         r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_SUCCESS")])
@@ -352,10 +362,7 @@ def test_worst_case_of_a_password_login(pam, emu, tmp_path):
     login's network budget, then a JWKS fetch that hangs (what is left of that budget). The
     documented worst case is min(timeout, 5) + timeout."""
     state = tmp_path / "worst-state"
-    state.mkdir(mode=0o700)
-    name = hashlib.sha256(DEMO.encode()).hexdigest()
-    lock = os.open(str(state / (name + ".lock")), os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(lock, fcntl.LOCK_EX)
+    lock = locked_stored_client(state)
     try:
         pam.service(extra_args=TIMES + ["export_env", "end_session=never",
                                         "state_dir=%s" % state])
