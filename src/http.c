@@ -246,14 +246,3 @@ enum http_result http_perform(const struct http_options *opt, const struct http_
 	}
 	return r;
 }
-
-void http_response_free(struct http_response *resp)
-{
-	buf_wipe(&resp->body);
-	secret_free(resp->authorization);
-	secret_free(resp->retry_after);
-	secret_free(resp->trace_id);
-	secret_free(resp->db_jwt);
-	resp->authorization = resp->retry_after = resp->trace_id = resp->db_jwt = NULL;
-	resp->status = 0;
-}

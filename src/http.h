@@ -59,6 +59,8 @@ int http_global_init(void);
 enum http_result http_perform(const struct http_options *opt, const struct http_request *req,
 			      struct http_response *resp, char *err, size_t errsize);
 
+/* In http_wire.c, beside the reading of answers: the fuzz targets' fake
+ * transports use it too. */
 void http_response_free(struct http_response *resp);
 
 #endif

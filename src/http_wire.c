@@ -413,6 +413,17 @@ int http_reader_feed(struct http_reader *r, const char *data, size_t n)
 	return 0;
 }
 
+void http_response_free(struct http_response *resp)
+{
+	buf_wipe(&resp->body);
+	secret_free(resp->authorization);
+	secret_free(resp->retry_after);
+	secret_free(resp->trace_id);
+	secret_free(resp->db_jwt);
+	resp->authorization = resp->retry_after = resp->trace_id = resp->db_jwt = NULL;
+	resp->status = 0;
+}
+
 void http_reader_free(struct http_reader *r)
 {
 	buf_wipe(&r->value);

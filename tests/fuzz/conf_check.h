@@ -32,7 +32,7 @@ static inline void check_loaded_conf(int rc, struct conf *c, const char *err, si
 		   strcmp(c->factor, "backup_code") == 0);
 	/* No control character reaches a value the module sends or logs. */
 	const char *values[] = { c->publishable_key, c->frontend_api_arg, c->identifier,
-				 c->proxy, c->api_version, c->state_dir };
+				 c->proxy,	     c->api_version,	  c->state_dir };
 	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
 		for (const char *p = values[i]; p != NULL && *p; p++)
 			FUZZ_CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);

@@ -102,17 +102,6 @@ enum http_result http_perform(const struct http_options *opt, const struct http_
 	return HTTP_OK;
 }
 
-void http_response_free(struct http_response *resp)
-{
-	buf_wipe(&resp->body);
-	secret_free(resp->authorization);
-	secret_free(resp->retry_after);
-	secret_free(resp->trace_id);
-	secret_free(resp->db_jwt);
-	resp->authorization = resp->retry_after = resp->trace_id = resp->db_jwt = NULL;
-	resp->status = 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const identifiers[] = { "alice@example.com", "+15551234567", "alice",
@@ -125,7 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	F.end = data + size;
 	const char *identifier = identifiers[(data[0] >> 2) & 3];
 	const char *org = (data[0] & 1) ? orgs[(data[0] >> 1) & 1] : NULL;
-	struct http_options http = { .timeout_ms = 5000, .connect_timeout_ms = 2000,
+	struct http_options http = { .timeout_ms = 5000,
+				     .connect_timeout_ms = 2000,
 				     .user_agent = "pam_clerk/fuzz" };
 	struct bapi_user u;
 	char err[200];

@@ -244,17 +244,6 @@ enum http_result http_perform(const struct http_options *opt, const struct http_
 	return HTTP_OK;
 }
 
-void http_response_free(struct http_response *resp)
-{
-	buf_wipe(&resp->body);
-	secret_free(resp->authorization);
-	secret_free(resp->retry_after);
-	secret_free(resp->trace_id);
-	secret_free(resp->db_jwt);
-	resp->authorization = resp->retry_after = resp->trace_id = resp->db_jwt = NULL;
-	resp->status = 0;
-}
-
 /* The module waits out a short 429 on a code; here no time passes, but
  * the wait asked for is checked. Everyone else (libFuzzer) really sleeps. */
 int nanosleep(const struct timespec *req, struct timespec *rem)

@@ -44,7 +44,8 @@ static void check_url(const char *url, size_t urlsize)
 	FUZZ_CHECK(hlen > 0 && memchr(host, '.', hlen) != NULL);
 	FUZZ_CHECK(host[0] != '.' && host[0] != '-' && host[hlen - 1] != '.');
 	for (size_t i = 0; i < hlen; i++)
-		FUZZ_CHECK((host[i] >= 'a' && host[i] <= 'z') || (host[i] >= 'A' && host[i] <= 'Z') ||
+		FUZZ_CHECK((host[i] >= 'a' && host[i] <= 'z') ||
+			   (host[i] >= 'A' && host[i] <= 'Z') ||
 			   (host[i] >= '0' && host[i] <= '9') || host[i] == '.' || host[i] == '-');
 	if (host[hlen] == ':') {
 		const char *port = host + hlen + 1;
@@ -74,12 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(url, 'x', urlsize);
 	int rc;
 	switch (mode) {
-	case 0:
-		rc = fapi_url_from_key(s, url, urlsize, err, sizeof err);
-		break;
-	case 1:
-		rc = fapi_url_normalize(s, url, urlsize, err, sizeof err);
-		break;
+	case 0: rc = fapi_url_from_key(s, url, urlsize, err, sizeof err); break;
+	case 1: rc = fapi_url_normalize(s, url, urlsize, err, sizeof err); break;
 	case 2:
 	case 3:
 		/* A real key: the prefix, then base64 of the bytes. */

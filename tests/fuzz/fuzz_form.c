@@ -52,8 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *key = fuzz_cstr(data + 3, size - 3);
 	size_t klen = strlen(key);
 	/* After the key's NUL comes the value (none without a NUL). */
-	char *value = 3 + klen < size ? fuzz_cstr(data + 4 + klen, size - 4 - klen)
-				      : fuzz_cstr(data, 0);
+	char *value =
+		3 + klen < size ? fuzz_cstr(data + 4 + klen, size - 4 - klen) : fuzz_cstr(data, 0);
 	size_t vlen = strlen(value);
 
 	struct buf b;

@@ -49,8 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t outsize = data[0] == 0 ? 512 : data[0];
 	char *fmt = fuzz_cstr(data + 1, size - 1);
 	size_t flen = strlen(fmt);
-	char *user = 1 + flen < size ? fuzz_cstr(data + 2 + flen, size - 2 - flen)
-				     : fuzz_cstr(data, 0);
+	char *user =
+		1 + flen < size ? fuzz_cstr(data + 2 + flen, size - 2 - flen) : fuzz_cstr(data, 0);
 	char *out = malloc(outsize), *ref = malloc(outsize);
 	char err[128];
 	FUZZ_CHECK(out != NULL && ref != NULL);

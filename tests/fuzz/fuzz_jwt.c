@@ -52,8 +52,7 @@ static const char private_pem[] =
 	"palzr9stPFDinLLelAHgb1GhHXEBqcvOVToor0ROIPr1pP896p9sykADaiZo2xIZ\n"
 	"JvO0w0kHehzGzLtaakvPaPWU9bbmyrma0ZoqxpXlxIc8W9ZYzxSStN4b3wTYMNTW\n"
 	"Suftz/KnDv6Rtsg2b1TMwA==\n"
-	"-----END PRIVATE KEY-----\n"
-	;
+	"-----END PRIVATE KEY-----\n";
 
 static EVP_PKEY *priv;
 
@@ -209,7 +208,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int set = (mode >> 2) & 3;
 	keys.n = 1;
 	snprintf(keys.key[0].kid, sizeof keys.key[0].kid, "%s",
-		 set == 0 || set == 3 ? "k1" : set == 1 ? "" : "k2");
+		 set == 0 || set == 3 ? "k1"
+		 : set == 1	      ? ""
+				      : "k2");
 	keys.key[0].pkey = priv;
 	const char *sid = (mode & 16) ? "sess_1" : NULL;
 	const char *sub = (mode & 16) ? "user_1" : NULL;

@@ -67,10 +67,8 @@ static int conversation(int n, const struct pam_message **msg, struct pam_respon
 			if ((r[i].resp = strdup(cd->password)) == NULL)
 				goto fail;
 			break;
-		case PAM_PROMPT_ECHO_ON:
-			goto fail; /* a code: not in these tests */
-		default:
-			break; /* PAM_ERROR_MSG, PAM_TEXT_INFO */
+		case PAM_PROMPT_ECHO_ON: goto fail; /* a code: not in these tests */
+		default: break;			    /* PAM_ERROR_MSG, PAM_TEXT_INFO */
 		}
 	}
 	*resp = r;
@@ -237,8 +235,8 @@ static int run_cycles(int ncycles, long max_growth_kb)
 		}
 		if (i == 50 || i == ncycles || i % 100 == 0) {
 			struct usage u = usage_now();
-			printf("cycles: after %4d: VmRSS %ld kB, %ld threads, %ld fds\n", i, u.rss_kb,
-			       u.threads, u.fds);
+			printf("cycles: after %4d: VmRSS %ld kB, %ld threads, %ld fds\n", i,
+			       u.rss_kb, u.threads, u.fds);
 			if (i == 50)
 				at50 = u;
 		}
@@ -260,8 +258,9 @@ static int run_cycles(int ncycles, long max_growth_kb)
 int main(int argc, char **argv)
 {
 	if (argc < 5) {
-		fprintf(stderr, "usage: %s threads CONFDIR SERVICE NTHREADS ITERATIONS\n"
-				"       %s cycles CONFDIR SERVICE NCYCLES [MAX_RSS_GROWTH_KB]\n",
+		fprintf(stderr,
+			"usage: %s threads CONFDIR SERVICE NTHREADS ITERATIONS\n"
+			"       %s cycles CONFDIR SERVICE NCYCLES [MAX_RSS_GROWTH_KB]\n",
 			argv[0], argv[0]);
 		return 2;
 	}
