@@ -17,6 +17,7 @@
 
 #define TOKEN_FILE_MAX (16 * 1024)
 #define MAGIC	       "pam_clerk client v1\n"
+#define FILE_NAME_MAX  80 /* "<64 hex>.token" and the like */
 
 int state_name(const char *identifier, char out[65])
 {
@@ -104,6 +105,12 @@ int state_lock_file(int dirfd, const char *name, long wait_ms, char *err, size_t
 	return fd;
 }
 
+/* The identifier's client file: "<hex name>.token". */
+static void token_file(const struct state *st, char file[FILE_NAME_MAX])
+{
+	snprintf(file, FILE_NAME_MAX, "%s.token", st->name);
+}
+
 int state_open(struct state *st, const char *dir, const char *identifier, char *err, size_t errsize)
 {
 	st->dirfd = st->lockfd = -1;
@@ -117,15 +124,15 @@ int state_open(struct state *st, const char *dir, const char *identifier, char *
 
 int state_stored(const struct state *st)
 {
-	char file[80];
+	char file[FILE_NAME_MAX];
 	struct stat sb;
-	snprintf(file, sizeof file, "%s.token", st->name);
+	token_file(st, file);
 	return st->dirfd >= 0 && fstatat(st->dirfd, file, &sb, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 int state_lock(struct state *st, long wait_ms, char *err, size_t errsize)
 {
-	char lock[80];
+	char lock[FILE_NAME_MAX];
 	if (st->lockfd >= 0)
 		return 0;
 	if (st->dirfd < 0)
@@ -205,13 +212,13 @@ static int valid_token(const char *t, size_t n)
 
 char *state_load(struct state *st, char *err, size_t errsize)
 {
-	char file[80];
+	char file[FILE_NAME_MAX];
 	struct buf b;
 
 	err[0] = '\0';
 	if (st->dirfd < 0 || st->lockfd < 0)
 		return NULL;
-	snprintf(file, sizeof file, "%s.token", st->name);
+	token_file(st, file);
 	buf_init(&b, TOKEN_FILE_MAX);
 	int rc = state_file_read(st->dirfd, file, &b, NULL, err, errsize);
 	size_t magic = sizeof MAGIC - 1;
@@ -233,13 +240,13 @@ char *state_load(struct state *st, char *err, size_t errsize)
 
 int state_save(struct state *st, const char *token)
 {
-	char file[80];
+	char file[FILE_NAME_MAX];
 	struct buf b;
 	int rc = -1;
 
 	if (st->dirfd < 0 || st->lockfd < 0 || !valid_token(token, strlen(token)))
 		return -1;
-	snprintf(file, sizeof file, "%s.token", st->name);
+	token_file(st, file);
 	buf_init(&b, TOKEN_FILE_MAX);
 	if (buf_append_str(&b, MAGIC) == 0 && buf_append_str(&b, token) == 0 &&
 	    buf_append(&b, "\n", 1) == 0)
@@ -250,10 +257,10 @@ int state_save(struct state *st, const char *token)
 
 void state_drop(struct state *st)
 {
-	char file[80];
+	char file[FILE_NAME_MAX];
 	if (st->dirfd < 0 || st->lockfd < 0)
 		return;
-	snprintf(file, sizeof file, "%s.token", st->name);
+	token_file(st, file);
 	unlinkat(st->dirfd, file, 0);
 }
 

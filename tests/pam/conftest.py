@@ -3,6 +3,8 @@
 Each transaction runs in a child process under pam_wrapper (pam_driver.py),
 against the bundled FAPI emulator over HTTPS with the emulator's test CA.
 """
+import fcntl
+import hashlib
 import json
 import os
 import re
@@ -135,6 +137,16 @@ class PamRunner:
         r = self.run(user, password, ops=(("authenticate", code),), **kw)
         assert r.ok, "expected %s: %r" % (code, r)
         return r
+
+
+def hold_state_lock(state_dir, identifier):
+    """Take an identifier's state_dir lock as a concurrent login would; returns the
+    descriptor (close it to let go)."""
+    os.makedirs(str(state_dir), mode=0o700, exist_ok=True)
+    name = hashlib.sha256(identifier.encode()).hexdigest() + ".lock"
+    fd = os.open(os.path.join(str(state_dir), name), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ import stat
 
 import pytest
 
+from conftest import hold_state_lock
 from emulator.control import Emulator, totp
 
 TOTP_SECRET = "JBSWY3DPEHPK3PXP"
@@ -332,22 +333,11 @@ def test_legacy_device_trust_answers_needs_second_factor(pam, tmp_path_factory):
         legacy.stop()
 
 
-def hold_lock(state_dir, identifier):
-    """Take an identifier's state_dir lock as a concurrent login would."""
-    import fcntl
-    import hashlib
-    os.makedirs(state_dir, mode=0o700, exist_ok=True)
-    name = hashlib.sha256(identifier.encode()).hexdigest() + ".lock"
-    fd = os.open(os.path.join(state_dir, name), os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    return fd
-
-
 def test_nothing_stored_means_no_wait_for_a_concurrent_login(pam, emu):
     # Parallel checks of one account (a service account under pamtester)
     # must not queue: with no stored client the lock is not taken.
     pam.service()
-    fd = hold_lock(pam.state_dir, "ileap-demo@way.cloud")
+    fd = hold_state_lock(pam.state_dir, "ileap-demo@way.cloud")
     try:
         r = pam.run("ileap-demo@way.cloud", "HelloPrimaryData",
                     ops=[("authenticate", "PAM_SUCCESS")])
@@ -360,7 +350,7 @@ def test_nothing_stored_means_no_wait_for_a_concurrent_login(pam, emu):
 
 def test_new_trusted_client_waits_for_the_lock_to_be_stored(pam, trust):
     import threading
-    fd = hold_lock(pam.state_dir, "ileap-demo@way.cloud")
+    fd = hold_state_lock(pam.state_dir, "ileap-demo@way.cloud")
     threading.Timer(1.0, os.close, [fd]).start()
     trust.next_code("135790")
     r = pam.run("ileap-demo@way.cloud", "HelloPrimaryData", echo_on=["135790"],
@@ -373,7 +363,7 @@ def test_new_trusted_client_waits_for_the_lock_to_be_stored(pam, trust):
 
 
 def test_new_trusted_client_not_kept_while_the_lock_stays_taken(pam, trust):
-    fd = hold_lock(pam.state_dir, "ileap-demo@way.cloud")
+    fd = hold_state_lock(pam.state_dir, "ileap-demo@way.cloud")
     try:
         trust.next_code("135790")
         r = pam.run("ileap-demo@way.cloud", "HelloPrimaryData", echo_on=["135790"],

@@ -11,7 +11,6 @@ the time the same driver takes for a plain successful login here (the baseline) 
 margin. At the end the measured table is written to $FAULT_MATRIX_TABLE (default: the
 pytest tmp dir, printed with -s): fault, PAM code, worst time measured, bound.
 """
-import fcntl
 import hashlib
 import os
 import shutil
@@ -335,9 +334,7 @@ def locked_stored_client(state):
     fd = os.open(str(state / (name + ".token")), os.O_WRONLY | os.O_CREAT, 0o600)
     os.write(fd, b"pam_clerk client v1\nclient_held_by_another_login\n")
     os.close(fd)
-    lock = os.open(str(state / (name + ".lock")), os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    return lock
+    return conftest.hold_state_lock(state, DEMO)
 
 
 def test_state_dir_locked_by_a_concurrent_login(pam, emu, tmp_path):
