@@ -77,8 +77,8 @@ static int flag(struct json_object *o, const char *key)
 }
 
 /* GET base+path with the secret key; the body in *root on 200. */
-static enum bapi_result get(const char *url, const struct http_options *http, const char *key,
-			    struct json_object **root, char *err, size_t errsize)
+static enum bapi_result get(const char *url, struct http_conn *conn, long timeout_ms,
+			    const char *key, struct json_object **root, char *err, size_t errsize)
 {
 	struct buf auth;
 	struct http_response resp;
@@ -86,8 +86,8 @@ static enum bapi_result get(const char *url, const struct http_options *http, co
 	buf_append_str(&auth, "Authorization: Bearer ");
 	buf_append_str(&auth, key);
 	const char *headers[] = { buf_str(&auth), NULL };
-	struct http_request req = { NULL, url, headers, NULL, 0 };
-	enum http_result h = http_perform(http, &req, &resp, err, errsize);
+	struct http_request req = { NULL, url, headers, NULL, 0, timeout_ms };
+	enum http_result h = http_perform(conn, &req, &resp, err, errsize);
 	buf_wipe(&auth);
 	enum bapi_result r = BAPI_BAD;
 	*root = NULL;
@@ -109,7 +109,7 @@ static enum bapi_result get(const char *url, const struct http_options *http, co
 	return r;
 }
 
-enum bapi_result bapi_lookup(const char *base_url, const struct http_options *http,
+enum bapi_result bapi_lookup(const char *base_url, struct http_conn *conn, long timeout_ms,
 			     const char *secret_key, const char *identifier, const char *org,
 			     struct bapi_user *u, char *err, size_t errsize)
 {
@@ -126,7 +126,7 @@ enum bapi_result bapi_lookup(const char *base_url, const struct http_options *ht
 		snprintf(err, errsize, "identifier too long");
 		return BAPI_BAD;
 	}
-	enum bapi_result r = get(buf_str(&url), http, secret_key, &root, err, errsize);
+	enum bapi_result r = get(buf_str(&url), conn, timeout_ms, secret_key, &root, err, errsize);
 	buf_wipe(&url);
 	if (r != BAPI_FOUND)
 		return r;
@@ -154,7 +154,7 @@ enum bapi_result bapi_lookup(const char *base_url, const struct http_options *ht
 	char mpath[600];
 	snprintf(mpath, sizeof mpath, "%s/v1/users/%s/organization_memberships?limit=100", base_url,
 		 u->id);
-	r = get(mpath, http, secret_key, &root, err, errsize);
+	r = get(mpath, conn, timeout_ms, secret_key, &root, err, errsize);
 	if (r != BAPI_FOUND)
 		return r == BAPI_NOT_FOUND ? BAPI_BAD : r;
 	struct json_object *data;

@@ -26,7 +26,7 @@ enum bapi_result {
 
 /* Find identifier (email, +phone or username) and, when org is not NULL,
  * its membership there (org id or slug). */
-enum bapi_result bapi_lookup(const char *base_url, const struct http_options *http,
+enum bapi_result bapi_lookup(const char *base_url, struct http_conn *conn, long timeout_ms,
 			     const char *secret_key, const char *identifier, const char *org,
 			     struct bapi_user *u, char *err, size_t errsize);
 

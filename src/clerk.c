@@ -40,7 +40,7 @@ static long long now_ms(void)
  * count: the deadline moves by that much. */
 static void restart_budget(struct exchange *x)
 {
-	x->deadline_ms = now_ms() + x->c->http.timeout_ms;
+	x->deadline_ms = now_ms() + x->c->timeout_ms;
 }
 
 static enum outcome transport_outcome(enum http_result h)
@@ -120,14 +120,12 @@ static enum outcome fapi_request(struct exchange *x, const char *method, const c
 	snprintf(version, sizeof version, "Clerk-API-Version: %s", c->api_version);
 	const char *headers[] = { version, buf_str(&auth),
 				  "Content-Type: application/x-www-form-urlencoded", NULL };
-	struct http_options opt = c->http;
-	opt.timeout_ms = left < opt.timeout_ms ? (long)left : opt.timeout_ms;
-	if (opt.connect_timeout_ms > opt.timeout_ms)
-		opt.connect_timeout_ms = opt.timeout_ms;
-	struct http_request req = { method, buf_str(&url), headers, body, body_len };
+	struct http_request req = { method,   buf_str(&url),
+				    headers,  body,
+				    body_len, left < c->timeout_ms ? (long)left : c->timeout_ms };
 	char err[256];
 	r->requests++;
-	enum http_result h = http_perform(&opt, &req, resp, err, sizeof err);
+	enum http_result h = http_perform(c->conn, &req, resp, err, sizeof err);
 	o = transport_outcome(h);
 	if (h != HTTP_OK) {
 		snprintf(r->detail, sizeof r->detail, "%s: %.200s", path, err);

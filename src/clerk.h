@@ -13,9 +13,10 @@
 #include <stdbool.h>
 
 struct clerk_client {
-	const char *fapi_url;	  /* https://host[:port] */
-	const char *api_version;  /* Clerk-API-Version */
-	struct http_options http; /* timeout_ms: the network budget of a login */
+	const char *fapi_url;	 /* https://host[:port] */
+	const char *api_version; /* Clerk-API-Version */
+	struct http_conn *conn;	 /* the PAM call's connection */
+	long timeout_ms;	 /* the network budget of a login */
 };
 
 /* Ask the user; *answer is malloc'd (the caller wipes it). 0, or -1 when

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -195,8 +196,8 @@ static enum http_result exchange(struct tls_conn *tls, const struct http_target 
 	return r;
 }
 
-enum http_result http_perform(const struct http_options *opt, const struct http_request *req,
-			      struct http_response *resp, char *err, size_t errsize)
+static enum http_result perform_once(const struct http_options *opt, const struct http_request *req,
+				     struct http_response *resp, char *err, size_t errsize)
 {
 	char why[256] = "";
 	memset(resp, 0, sizeof *resp);
@@ -215,7 +216,7 @@ enum http_result http_perform(const struct http_options *opt, const struct http_
 		return HTTP_ERR_INTERNAL;
 	}
 	long long start = net_now_ms();
-	long long deadline = start + (opt->timeout_ms > 0 ? opt->timeout_ms : 10000);
+	long long deadline = start + (req->timeout_ms > 0 ? req->timeout_ms : 10000);
 	/* Like curl's connect timeout: DNS, TCP, the proxy and the TLS handshake. */
 	long long connected_by = opt->connect_timeout_ms > 0
 					 ? earlier(start + opt->connect_timeout_ms, deadline)
@@ -245,4 +246,31 @@ enum http_result http_perform(const struct http_options *opt, const struct http_
 			snprintf(err, errsize, "%s", why[0] ? why : "request failed");
 	}
 	return r;
+}
+
+struct conn {
+	struct http_conn base;
+	struct http_options opt;
+};
+
+static enum http_result conn_perform(struct http_conn *self, const struct http_request *req,
+				     struct http_response *resp, char *err, size_t errsize)
+{
+	return perform_once(&((struct conn *)self)->opt, req, resp, err, errsize);
+}
+
+static void conn_free(struct http_conn *self)
+{
+	free(self);
+}
+
+struct http_conn *http_conn_new(const struct http_options *opt)
+{
+	struct conn *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return NULL;
+	c->base.perform = conn_perform;
+	c->base.free = conn_free;
+	c->opt = *opt;
+	return &c->base;
 }

@@ -12,11 +12,10 @@
 #define HTTP_BODY_MAX (1024 * 1024)
 
 struct http_options {
-	const char *cafile; /* NULL: the system's CA bundle */
+	const char *cafile; /* NULL: the system's CA store */
 	const char *capath;
 	const char *proxy; /* http://host[:port], or NULL: no proxy, whatever the
 			      environment says */
-	long timeout_ms;   /* whole request */
 	long connect_timeout_ms;
 	const char *user_agent;
 };
@@ -27,6 +26,7 @@ struct http_request {
 	const char *const *headers; /* "Name: value" or "Name;" (empty), NULL-ended */
 	const char *body;	    /* POST body, or NULL for GET */
 	size_t body_len;
+	long timeout_ms; /* this request: what is left of the caller's budget */
 };
 
 struct http_response {
@@ -54,10 +54,32 @@ enum http_result {
 /* OpenSSL's process-wide set-up, done once; 0 on success. */
 int http_global_init(void);
 
-/* Perform the request. On any result, free the response with
- * http_response_free. err (may be NULL) gets a short reason. */
-enum http_result http_perform(const struct http_options *opt, const struct http_request *req,
-			      struct http_response *resp, char *err, size_t errsize);
+/* The transport of one PAM call: every request of it goes through one
+ * connection (one TCP+TLS connection, DNS answer and TLS session), made
+ * and freed inside that call. An interface, so that tests can put a fake
+ * transport in its place. */
+struct http_conn {
+	/* Perform the request. On any result, free the response with
+	 * http_response_free. err (may be NULL) gets a short reason. */
+	enum http_result (*perform)(struct http_conn *self, const struct http_request *req,
+				    struct http_response *resp, char *err, size_t errsize);
+	void (*free)(struct http_conn *self);
+};
+
+/* The real transport with these options (copied); NULL when out of memory. */
+struct http_conn *http_conn_new(const struct http_options *opt);
+
+static inline enum http_result http_perform(struct http_conn *conn, const struct http_request *req,
+					    struct http_response *resp, char *err, size_t errsize)
+{
+	return conn->perform(conn, req, resp, err, errsize);
+}
+
+static inline void http_conn_free(struct http_conn *conn)
+{
+	if (conn != NULL)
+		conn->free(conn);
+}
 
 /* In http_wire.c, beside the reading of answers: the fuzz targets' fake
  * transports use it too. */

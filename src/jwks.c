@@ -20,9 +20,9 @@ static int fetch(const struct jwks_source *src, struct buf *out, int *fetched, c
 	struct http_response resp;
 	const char *headers[] = { NULL };
 	snprintf(url, sizeof url, "%s/.well-known/jwks.json", src->fapi_url);
-	struct http_request req = { NULL, url, headers, NULL, 0 };
+	struct http_request req = { NULL, url, headers, NULL, 0, src->timeout_ms };
 	(*fetched)++;
-	enum http_result h = http_perform(src->http, &req, &resp, err, errsize);
+	enum http_result h = http_perform(src->conn, &req, &resp, err, errsize);
 	int rc = h;
 	if (h == HTTP_OK && resp.status != 200) {
 		snprintf(err, errsize, "JWKS answered HTTP %ld", resp.status);

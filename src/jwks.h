@@ -13,7 +13,8 @@
 
 struct jwks_source {
 	const char *fapi_url;
-	const struct http_options *http;
+	struct http_conn *conn;
+	long timeout_ms;       /* for the fetch: what is left of the login's budget */
 	const char *state_dir; /* NULL: no cache */
 	const char *pinned;    /* jwt_key, or NULL */
 };

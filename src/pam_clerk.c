@@ -175,17 +175,25 @@ static int ask_user(void *ctx, const char *prompt, char **answer)
 	return 0;
 }
 
-static struct clerk_client client_for(const struct conf *cfg)
+/* The connection of one pam_sm_* call: made and freed inside it, never
+ * kept across calls or forks. NULL when out of memory. */
+static struct http_conn *conn_for(const struct conf *cfg)
+{
+	struct http_options opt = { .cafile = cfg->cafile,
+				    .capath = cfg->capath,
+				    .proxy = cfg->proxy,
+				    .connect_timeout_ms = cfg->connect_timeout * 1000,
+				    .user_agent = "pam_clerk/" PACKAGE_VERSION };
+	return http_conn_new(&opt);
+}
+
+static struct clerk_client client_for(const struct conf *cfg, struct http_conn *conn)
 {
 	struct clerk_client c = {
 		.fapi_url = cfg->frontend_api,
 		.api_version = cfg->api_version,
-		.http = { .cafile = cfg->cafile,
-			  .capath = cfg->capath,
-			  .proxy = cfg->proxy,
-			  .timeout_ms = cfg->timeout * 1000,
-			  .connect_timeout_ms = cfg->connect_timeout * 1000,
-			  .user_agent = "pam_clerk/" PACKAGE_VERSION },
+		.conn = conn,
+		.timeout_ms = cfg->timeout * 1000,
 	};
 	return c;
 }
@@ -199,18 +207,18 @@ static bool wants_token(const struct conf *cfg)
 
 /* The JWT later stages will trust: verified before any claim is used. */
 static enum outcome verify_session(pam_handle_t *pamh, const struct conf *cfg,
-				   struct clerk_result *r, struct jwt_claims *claims)
+				   struct http_conn *conn, struct clerk_result *r,
+				   struct jwt_claims *claims)
 {
-	struct clerk_client client = client_for(cfg);
 	/* A JWKS fetch spends what is left of the login's network budget. */
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	long long left = r->deadline_ms - ((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
-	if (left < client.http.timeout_ms)
-		client.http.timeout_ms = left > 0 ? (long)left : 1;
-	if (client.http.connect_timeout_ms > client.http.timeout_ms)
-		client.http.connect_timeout_ms = client.http.timeout_ms;
-	struct jwks_source src = { cfg->frontend_api, &client.http, cfg->state_dir, cfg->jwt_key };
+	long timeout_ms = cfg->timeout * 1000;
+	if (left < timeout_ms)
+		timeout_ms = left > 0 ? (long)left : 1;
+	struct jwks_source src = { cfg->frontend_api, conn, timeout_ms, cfg->state_dir,
+				   cfg->jwt_key };
 	char why[300] = "", s_why[400];
 	if (r->session_jwt == NULL) {
 		snprintf(r->detail, sizeof r->detail, "no session token in Clerk's answer");
@@ -258,8 +266,8 @@ static void export_env(pam_handle_t *pamh, const struct clerk_result *r, const s
 
 /* Sign in with the stored client for this identifier, if any, and keep the
  * client afterwards when it can be reused safely. */
-static void sign_in(pam_handle_t *pamh, const struct conf *cfg, const char *identifier,
-		    const char *password, struct clerk_result *r)
+static void sign_in(pam_handle_t *pamh, const struct conf *cfg, struct http_conn *conn,
+		    const char *identifier, const char *password, struct clerk_result *r)
 {
 	struct state st = { -1, -1, "" };
 	char why[300] = "";
@@ -286,7 +294,7 @@ static void sign_in(pam_handle_t *pamh, const struct conf *cfg, const char *iden
 		pam_syslog(pamh, keep || geteuid() == 0 ? LOG_WARNING : LOG_DEBUG, "state_dir: %s",
 			   sanitize(s_why, sizeof s_why, why));
 	}
-	struct clerk_client client = client_for(cfg);
+	struct clerk_client client = client_for(cfg, conn);
 	struct clerk_login login = {
 		.identifier = identifier,
 		.password = password,
@@ -378,6 +386,7 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct conf *cfg)
 	char identifier[IDENTIFIER_MAX];
 	char why[128];
 	struct clerk_result r;
+	struct http_conn *conn = NULL;
 
 	clerk_result_init(&r, NULL);
 	int rc = pam_get_user(pamh, &user, NULL);
@@ -400,13 +409,16 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct conf *cfg)
 		identifier[0] = '\0';
 	} else if (password == NULL || password[0] == '\0') {
 		r.outcome = OUTCOME_EMPTY_PASSWORD;
+	} else if ((conn = conn_for(cfg)) == NULL) {
+		r.outcome = OUTCOME_INTERNAL_ERROR;
+		snprintf(r.detail, sizeof r.detail, "out of memory");
 	} else {
-		sign_in(pamh, cfg, identifier, password, &r);
+		sign_in(pamh, cfg, conn, identifier, password, &r);
 	}
 	struct jwt_claims claims;
 	bool verified = false;
 	if (r.outcome == OUTCOME_SUCCESS && wants_token(cfg)) {
-		r.outcome = verify_session(pamh, cfg, &r, &claims);
+		r.outcome = verify_session(pamh, cfg, conn, &r, &claims);
 		verified = r.outcome == OUTCOME_SUCCESS;
 		char deny[200];
 		if (verified && strcmp(cfg->authorize, "auth") == 0 &&
@@ -425,6 +437,7 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct conf *cfg)
 	remember(pamh, user, rc, &r, verified ? &claims : NULL,
 		 strcmp(cfg->end_session, "close") == 0);
 	clerk_result_clear(&r);
+	http_conn_free(conn);
 	explicit_bzero(identifier, sizeof identifier);
 	return rc;
 }
@@ -495,10 +508,14 @@ static int account_from_backend(pam_handle_t *pamh, const struct conf *cfg, cons
 			   sanitize(s_why, sizeof s_why, why));
 		return PAM_SERVICE_ERR;
 	}
-	struct clerk_client client = client_for(cfg);
+	struct http_conn *conn = conn_for(cfg);
 	enum bapi_result b =
-		bapi_lookup(cfg->backend_api, &client.http, key, identifier,
-			    authz_has_rules(cfg) ? cfg->organization : NULL, &u, why, sizeof why);
+		conn == NULL
+			? BAPI_UNAVAILABLE
+			: bapi_lookup(cfg->backend_api, conn, cfg->timeout * 1000, key, identifier,
+				      authz_has_rules(cfg) ? cfg->organization : NULL, &u, why,
+				      sizeof why);
+	http_conn_free(conn);
 	secret_free(key);
 	if (b == BAPI_FOUND && (u.banned || u.locked)) {
 		snprintf(why, sizeof why, "%s in Clerk", u.banned ? "banned" : "locked");
@@ -582,13 +599,16 @@ EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const c
 	struct conf cfg;
 	if (load_conf(pamh, &cfg, argc, argv) != PAM_SUCCESS)
 		return PAM_SUCCESS; /* logged; closing must not fail the logout */
-	struct clerk_client client = client_for(&cfg);
-	char why[300] = "", s_why[400];
-	if (clerk_end_session(&client, d->client_token, d->session_id, why, sizeof why) == 0)
+	struct http_conn *conn = conn_for(&cfg);
+	struct clerk_client client = client_for(&cfg, conn);
+	char why[300] = "out of memory", s_why[400];
+	if (conn != NULL &&
+	    clerk_end_session(&client, d->client_token, d->session_id, why, sizeof why) == 0)
 		pam_syslog(pamh, LOG_INFO, "session %s ended", d->session_id);
 	else
 		pam_syslog(pamh, LOG_WARNING, "session %s not ended: %s", d->session_id,
 			   sanitize(s_why, sizeof s_why, why));
+	http_conn_free(conn);
 	conf_free(&cfg);
 	return PAM_SUCCESS;
 }

@@ -50,10 +50,10 @@ static void check_path_segments(const char *path, size_t n)
 	}
 }
 
-enum http_result http_perform(const struct http_options *opt, const struct http_request *req,
-			      struct http_response *resp, char *err, size_t errsize)
+static enum http_result fake_perform(struct http_conn *self, const struct http_request *req,
+				     struct http_response *resp, char *err, size_t errsize)
 {
-	(void)opt;
+	(void)self;
 	memset(resp, 0, sizeof *resp);
 	buf_init(&resp->body, HTTP_BODY_MAX);
 	if (err != NULL && errsize > 0)
@@ -114,14 +114,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	F.end = data + size;
 	const char *identifier = identifiers[(data[0] >> 2) & 3];
 	const char *org = (data[0] & 1) ? orgs[(data[0] >> 1) & 1] : NULL;
-	struct http_options http = { .timeout_ms = 5000,
-				     .connect_timeout_ms = 2000,
-				     .user_agent = "pam_clerk/fuzz" };
+	struct http_conn conn = { fake_perform, NULL };
 	struct bapi_user u;
 	char err[200];
 	err[0] = '\0';
 	memset(&u, 'x', sizeof u);
-	enum bapi_result r = bapi_lookup(BASE, &http, SECRET, identifier, org, &u, err, sizeof err);
+	enum bapi_result r =
+		bapi_lookup(BASE, &conn, 5000, SECRET, identifier, org, &u, err, sizeof err);
 	FUZZ_CHECK(r == BAPI_FOUND || r == BAPI_NOT_FOUND || r == BAPI_UNAVAILABLE ||
 		   r == BAPI_REFUSED || r == BAPI_BAD);
 	FUZZ_CHECK(F.requests >= 1 && F.requests <= (org != NULL ? 2 : 1));
