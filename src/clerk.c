@@ -17,45 +17,15 @@
 #define STEPS_MAX	6  /* sign-in steps (first factor, second factor, ...) */
 #define RETRY_AFTER_MAX 10 /* seconds we will wait out a 429 on a code */
 
-/* State that lives for one login: the time budget of the current run of
- * requests, and the dev-browser token. */
-struct exchange {
+/* What one sign-in conversation with FAPI carries from request to
+ * request: the dev-browser token, and whether Device Trust was asked. */
+struct sign_in_ctx {
 	const struct clerk_client *c;
 	const struct clerk_login *l;
 	struct clerk_result *r;
-	long long deadline_ms;
 	char *db_jwt;	  /* dev-browser token, NULL until the handshake */
 	bool trust_asked; /* Clerk made this client prove itself (Device Trust) */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* One budget of timeout for all the network time of a login: every
- * request, retry and wait. Time the user spends typing a code does not
- * count: the deadline moves by that much. */
-static void restart_budget(struct exchange *x)
-{
-	x->deadline_ms = now_ms() + x->c->timeout_ms;
-}
-
-static enum outcome transport_outcome(enum http_result h)
-{
-	switch (h) {
-	case HTTP_OK: return OUTCOME_SUCCESS;
-	case HTTP_ERR_CONNECT: return OUTCOME_NETWORK_ERROR;
-	case HTTP_ERR_TIMEOUT: return OUTCOME_TIMEOUT;
-	case HTTP_ERR_TLS: return OUTCOME_TLS_ERROR;
-	case HTTP_ERR_TOO_BIG:
-	case HTTP_ERR_PROTOCOL: return OUTCOME_BAD_RESPONSE;
-	case HTTP_ERR_INTERNAL: break;
-	}
-	return OUTCOME_INTERNAL_ERROR;
-}
 
 /* Move a secret header value into its slot, wiping what was there. */
 static void take_secret(char **slot, char **from)
@@ -87,7 +57,7 @@ static long parse_retry_after(const char *v)
 /* One FAPI request with everything native mode needs on every request.
  * body NULL and method NULL is a GET. Returns the transport outcome
  * (SUCCESS = an HTTP answer arrived). */
-static enum outcome fapi_request(struct exchange *x, const char *method, const char *path,
+static enum outcome fapi_request(struct sign_in_ctx *x, const char *method, const char *path,
 				 const char *body, size_t body_len, struct http_response *resp)
 {
 	const struct clerk_client *c = x->c;
@@ -99,7 +69,7 @@ static enum outcome fapi_request(struct exchange *x, const char *method, const c
 	buf_init(&url, URL_MAX);
 	buf_init(&auth, HTTP_BODY_MAX);
 	memset(resp, 0, sizeof *resp);
-	long long left = x->deadline_ms - now_ms();
+	long left = budget_left_ms(c->budget);
 	if (left <= 0) {
 		snprintf(r->detail, sizeof r->detail, "time budget used up before %s", path);
 		return OUTCOME_TIMEOUT;
@@ -120,13 +90,11 @@ static enum outcome fapi_request(struct exchange *x, const char *method, const c
 	snprintf(version, sizeof version, "Clerk-API-Version: %s", c->api_version);
 	const char *headers[] = { version, buf_str(&auth),
 				  "Content-Type: application/x-www-form-urlencoded", NULL };
-	struct http_request req = { method,   buf_str(&url),
-				    headers,  body,
-				    body_len, left < c->timeout_ms ? (long)left : c->timeout_ms };
+	struct http_request req = { method, buf_str(&url), headers, body, body_len, left };
 	char err[256];
 	r->requests++;
 	enum http_result h = http_perform(c->conn, &req, resp, err, sizeof err);
-	o = transport_outcome(h);
+	o = outcome_from_transport(h);
 	if (h != HTTP_OK) {
 		snprintf(r->detail, sizeof r->detail, "%s: %.200s", path, err);
 		goto out;
@@ -151,7 +119,7 @@ out:
 
 /* Turn one HTTP answer carrying a sign-in (or an error) into an outcome;
  * r->answer holds what it said. */
-static enum outcome judge_answer(struct exchange *x, const struct http_response *resp)
+static enum outcome judge_answer(struct sign_in_ctx *x, const struct http_response *resp)
 {
 	struct clerk_result *r = x->r;
 	struct fapi_answer *a = &r->answer;
@@ -195,7 +163,7 @@ static enum outcome judge_answer(struct exchange *x, const struct http_response 
 
 /* A development instance may refuse us until we hold a dev-browser token
  * (FAPI-NOTES 3). Returns 0 once one is held. */
-static int dev_browser_handshake(struct exchange *x)
+static int dev_browser_handshake(struct sign_in_ctx *x)
 {
 	struct http_response resp;
 	char id[DEV_BROWSER_MAX];
@@ -222,7 +190,7 @@ static int dev_browser_handshake(struct exchange *x)
 
 /* POST a sign-in step and judge the answer. Repeated once after the
  * dev-browser handshake: FAPI refused it before looking at its content. */
-static enum outcome sign_in_step(struct exchange *x, const char *path, const struct buf *body)
+static enum outcome sign_in_step(struct sign_in_ctx *x, const char *path, const struct buf *body)
 {
 	struct clerk_result *r = x->r;
 	for (int handshakes = 0;; handshakes++) {
@@ -271,7 +239,7 @@ static int needs_prepare(const struct fapi_factor *f)
 	return strcmp(f->strategy, "phone_code") == 0 || strcmp(f->strategy, "email_code") == 0;
 }
 
-static enum outcome prepare_factor(struct exchange *x, const char *sign_in_id,
+static enum outcome prepare_factor(struct sign_in_ctx *x, const char *sign_in_id,
 				   const struct fapi_factor *f)
 {
 	char path[256];
@@ -325,7 +293,7 @@ static int normalize_code(char *code)
 	return o > 0 && o < CODE_MAX ? 0 : -1;
 }
 
-static enum outcome attempt_code(struct exchange *x, const char *path, const char *strategy,
+static enum outcome attempt_code(struct sign_in_ctx *x, const char *path, const char *strategy,
 				 const char *code)
 {
 	struct buf body;
@@ -339,7 +307,7 @@ static enum outcome attempt_code(struct exchange *x, const char *path, const cha
 
 /* needs_second_factor / needs_client_trust: ask for a code until Clerk
  * takes one, max_tries wrong ones, or something else ends it. */
-static enum outcome second_factor(struct exchange *x)
+static enum outcome second_factor(struct sign_in_ctx *x)
 {
 	struct clerk_result *r = x->r;
 	const struct clerk_login *l = x->l;
@@ -369,7 +337,7 @@ static enum outcome second_factor(struct exchange *x)
 
 	for (;;) {
 		char *code = NULL;
-		long long asked = now_ms();
+		long long asked = budget_clock_ms();
 		factor_prompt(prompt, sizeof prompt, &f, new_device, note);
 		if (l->ask == NULL || l->ask(l->ask_ctx, prompt, &code) != 0 || code == NULL) {
 			secret_free(code);
@@ -384,7 +352,7 @@ static enum outcome second_factor(struct exchange *x)
 				 "the conversation answered the code prompt with the password");
 			return OUTCOME_CANNOT_PROMPT;
 		}
-		x->deadline_ms += now_ms() - asked; /* typing is not network time */
+		budget_resume(x->c->budget, asked); /* typing is not network time */
 		enum outcome o;
 		if (normalize_code(code) != 0) {
 			o = OUTCOME_BAD_CREDENTIALS;
@@ -397,7 +365,7 @@ static enum outcome second_factor(struct exchange *x)
 			long wait = r->retry_after > 0 ? r->retry_after : 1;
 			if (o == OUTCOME_RATE_LIMITED && r->retry_after >= 0 &&
 			    r->retry_after <= RETRY_AFTER_MAX &&
-			    now_ms() + wait * 1000 < x->deadline_ms) {
+			    wait * 1000 < budget_left_ms(x->c->budget)) {
 				struct timespec ts = { wait, 0 };
 				nanosleep(&ts, NULL);
 				o = attempt_code(x, path, f.strategy, code);
@@ -426,7 +394,7 @@ static enum outcome second_factor(struct exchange *x)
 }
 
 /* needs_first_factor: the instance wants the password as a separate step. */
-static enum outcome first_factor_password(struct exchange *x)
+static enum outcome first_factor_password(struct sign_in_ctx *x)
 {
 	char path[256];
 	struct buf body;
@@ -442,7 +410,7 @@ static enum outcome first_factor_password(struct exchange *x)
 
 /* Remove the client's sessions (keeping the client and its device trust),
  * so that reusing it can never skip the password (FAPI-NOTES 10). */
-static int remove_sessions(struct exchange *x)
+static int remove_sessions(struct sign_in_ctx *x)
 {
 	struct http_response resp;
 	enum outcome o = fapi_request(x, "DELETE", "/v1/client/sessions", NULL, 0, &resp);
@@ -452,7 +420,7 @@ static int remove_sessions(struct exchange *x)
 }
 
 /* POST path (no body fields but those given) and take the JWT it answers. */
-static enum outcome mint_token(struct exchange *x, const char *path, const char *org)
+static enum outcome mint_token(struct sign_in_ctx *x, const char *path, const char *org)
 {
 	struct clerk_result *r = x->r;
 	struct http_response resp;
@@ -484,7 +452,7 @@ static enum outcome mint_token(struct exchange *x, const char *path, const char 
 }
 
 /* Make org (an id or a slug) the session's active organization. */
-static enum outcome touch_org(struct exchange *x, const char *path, const char *org)
+static enum outcome touch_org(struct sign_in_ctx *x, const char *path, const char *org)
 {
 	struct http_response resp;
 	struct buf body;
@@ -509,7 +477,7 @@ static enum outcome touch_org(struct exchange *x, const char *path, const char *
  * token; touch first for a slug or a template with an organization. An
  * organization Clerk refuses (not a member) is noted, not fatal: the
  * account stage decides. */
-static enum outcome session_token(struct exchange *x)
+static enum outcome session_token(struct sign_in_ctx *x)
 {
 	struct clerk_result *r = x->r;
 	const struct clerk_login *l = x->l;
@@ -547,7 +515,7 @@ static enum outcome session_token(struct exchange *x)
 	return o;
 }
 
-static int end_session(struct exchange *x, const char *session_id)
+static int end_session(struct sign_in_ctx *x, const char *session_id)
 {
 	char path[300];
 	struct http_response resp;
@@ -558,7 +526,7 @@ static int end_session(struct exchange *x, const char *session_id)
 	return ok ? 0 : -1;
 }
 
-static enum outcome create_sign_in(struct exchange *x)
+static enum outcome create_sign_in(struct sign_in_ctx *x)
 {
 	struct buf body;
 	buf_init(&body, BODY_MAX);
@@ -592,8 +560,7 @@ void clerk_result_init(struct clerk_result *r, char *client_token)
 enum outcome clerk_login(const struct clerk_client *c, const struct clerk_login *l,
 			 struct clerk_result *r)
 {
-	struct exchange x = { c, l, r, 0, NULL, false };
-	restart_budget(&x);
+	struct sign_in_ctx x = { c, l, r, NULL, false };
 	r->used_stored_token = r->client_token != NULL;
 
 	enum outcome o = create_sign_in(&x);
@@ -634,7 +601,6 @@ enum outcome clerk_login(const struct clerk_client *c, const struct clerk_login 
 	if (o == OUTCOME_SUCCESS && keeping)
 		r->session_ended = r->client_reusable = remove_sessions(&x) == 0;
 	r->outcome = o;
-	r->deadline_ms = x.deadline_ms;
 	secret_free(x.db_jwt);
 	return o;
 }
@@ -656,8 +622,7 @@ int clerk_end_session(const struct clerk_client *c, const char *client_token,
 	if (token == NULL)
 		return -1;
 	clerk_result_init(&r, token);
-	struct exchange x = { c, &none, &r, 0, NULL, false };
-	restart_budget(&x);
+	struct sign_in_ctx x = { c, &none, &r, NULL, false };
 	int rc = end_session(&x, session_id);
 	if (rc != 0)
 		snprintf(err, errsize, "%s", r.detail[0] ? r.detail : "FAPI refused to end it");

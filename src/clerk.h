@@ -6,6 +6,7 @@
 #ifndef PAM_CLERK_CLERK_H
 #define PAM_CLERK_CLERK_H
 
+#include "budget.h"
 #include "fapi_answer.h"
 #include "http.h"
 #include "outcome.h"
@@ -16,7 +17,7 @@ struct clerk_client {
 	const char *fapi_url;	 /* https://host[:port] */
 	const char *api_version; /* Clerk-API-Version */
 	struct http_conn *conn;	 /* the PAM call's connection */
-	long timeout_ms;	 /* the network budget of a login */
+	struct budget *budget;	 /* the network budget every request spends */
 };
 
 /* Ask the user; *answer is malloc'd (the caller wipes it). 0, or -1 when
@@ -52,11 +53,10 @@ struct clerk_result {
 	char factor[32];	      /* strategy used for a further step, or "" */
 	char session_id[FAPI_ID_MAX]; /* the created session */
 	char user_id[FAPI_ID_MAX];
-	char *session_jwt;     /* secret: the token for later stages, or NULL */
-	bool org_refused;      /* the organization could not be activated */
-	bool session_ended;    /* ended or removed before returning */
-	char detail[256];      /* why, for the administrator (raw: sanitise) */
-	long long deadline_ms; /* CLOCK_MONOTONIC ms: end of the login's network budget */
+	char *session_jwt;  /* secret: the token for later stages, or NULL */
+	bool org_refused;   /* the organization could not be activated */
+	bool session_ended; /* ended or removed before returning */
+	char detail[256];   /* why, for the administrator (raw: sanitise) */
 };
 
 /* Prepare r: zero it, with client_token (owned by r from now on) to reuse. */

@@ -17,10 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CONF_FILE_MAX  (64 * 1024)
-#define VALUE_MAX      1024
-#define SECONDS_MAX    60
-#define IDENTIFIER_MAX 256
+#define CONF_FILE_MAX (64 * 1024)
+#define VALUE_MAX     1024
+#define SECONDS_MAX   60
 
 #define DEFAULT_API_VERSION	     "2026-05-12"
 #define DEFAULT_TIMEOUT		     10
@@ -175,7 +174,7 @@ static int check_version(const char *v)
 
 static int check_identifier_format(const char *v)
 {
-	if (strlen(v) > IDENTIFIER_MAX)
+	if (strlen(v) > CONF_USER_MAX)
 		return -1;
 	for (const char *p = v; *p; p++)
 		if (*p == '%') {
@@ -340,18 +339,22 @@ static int conf_set(struct conf *c, const struct key_def *k, const char *v, cons
 		if (strcmp(v, "auth") != 0 && strcmp(v, "account") != 0)
 			return fail(err, errsize, o, k->name, "expected auth or account, got '%s'",
 				    v);
-		break;
+		c->authorize = strcmp(v, "auth") == 0 ? AUTHORIZE_AT_AUTH : AUTHORIZE_AT_ACCOUNT;
+		return 0;
 	case K_END:
 		if (strcmp(v, "close") != 0 && strcmp(v, "auth") != 0 && strcmp(v, "never") != 0)
 			return fail(err, errsize, o, k->name,
 				    "expected close, auth or never, got '%s'", v);
-		break;
+		c->end_session = strcmp(v, "close") == 0  ? END_SESSION_AT_CLOSE
+				 : strcmp(v, "auth") == 0 ? END_SESSION_AT_AUTH
+							  : END_SESSION_NEVER;
+		return 0;
 	case K_IDENTIFIER:
 		if (check_identifier_format(v) != 0)
 			return fail(err, errsize, o, k->name,
 				    "only %%u (the PAM user) and %%%% may follow %%, at most %d "
 				    "characters",
-				    IDENTIFIER_MAX);
+				    CONF_USER_MAX);
 		break;
 	}
 	if (set_string(c, k, v) != 0)
@@ -511,10 +514,6 @@ static int conf_finish(struct conf *c, char *err, size_t errsize)
 		c->max_tries = DEFAULT_MAX_TRIES;
 	if (c->offline_max_failures == 0)
 		c->offline_max_failures = DEFAULT_OFFLINE_MAX_FAILURES;
-	if (c->authorize == NULL && (c->authorize = strdup("account")) == NULL)
-		return -1;
-	if (c->end_session == NULL && (c->end_session = strdup("close")) == NULL)
-		return -1;
 	if (fapi_url_normalize(c->backend_api_arg ? c->backend_api_arg : "https://api.clerk.com",
 			       c->backend_api, sizeof c->backend_api, why, sizeof why) != 0) {
 		snprintf(err, errsize, "backend_api: %s", why);
@@ -608,8 +607,6 @@ void conf_free(struct conf *c)
 	free(c->jwt_key);
 	free(c->organization);
 	free(c->allowed_roles);
-	free(c->authorize);
-	free(c->end_session);
 	free(c->secret_key_file);
 	free(c->backend_api_arg);
 	memset(c, 0, sizeof *c);
@@ -619,7 +616,7 @@ int conf_expand_identifier(const char *format, const char *user, char *out, size
 			   char *err, size_t errsize)
 {
 	size_t ulen = strlen(user);
-	if (ulen == 0 || ulen > IDENTIFIER_MAX) {
+	if (ulen == 0 || ulen > CONF_USER_MAX) {
 		snprintf(err, errsize, "user name is empty or too long");
 		return -1;
 	}

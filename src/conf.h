@@ -7,6 +7,13 @@
 #include <stddef.h>
 
 #define CONF_URL_MAX 300
+/* The longest PAM user name and identifier format accepted. */
+#define CONF_USER_MAX 256
+
+/* authorize = account | auth: zero is the default. */
+enum conf_authorize { AUTHORIZE_AT_ACCOUNT, AUTHORIZE_AT_AUTH };
+/* end_session = close | auth | never: zero is the default. */
+enum conf_end_session { END_SESSION_AT_CLOSE, END_SESSION_AT_AUTH, END_SESSION_NEVER };
 
 struct conf {
 	char *conf_path; /* the file that was read, or NULL */
@@ -18,18 +25,18 @@ struct conf {
 	char *capath;
 	char *proxy;
 	char *api_version;
-	char *factor;		   /* preferred second factor, or NULL */
-	char *state_dir;	   /* where client tokens are kept; NULL: none */
-	long max_tries;		   /* wrong codes before PAM_MAXTRIES */
-	char *jwt_template;	   /* mint the exported token from this template */
-	char *jwt_key;		   /* pinned verification key (path or one line) */
-	char *organization;	   /* org_... or slug to activate */
-	char *allowed_roles;	   /* comma-separated roles, or NULL for any */
-	char *authorize;	   /* "account" (default) or "auth" */
-	char *end_session;	   /* "close" (default), "auth" or "never" */
-	long offline_cache;	   /* hours a cached password is trusted; 0: off */
-	long offline_max_failures; /* wrong offline passwords before refusal */
-	char *secret_key_file;	   /* Backend API key, for users signed in otherwise */
+	char *factor;			   /* preferred second factor, or NULL */
+	char *state_dir;		   /* where client tokens are kept; NULL: none */
+	long max_tries;			   /* wrong codes before PAM_MAXTRIES */
+	char *jwt_template;		   /* mint the exported token from this template */
+	char *jwt_key;			   /* pinned verification key (path or one line) */
+	char *organization;		   /* org_... or slug to activate */
+	char *allowed_roles;		   /* comma-separated roles, or NULL for any */
+	enum conf_authorize authorize;	   /* the stage that applies the rules */
+	enum conf_end_session end_session; /* when the Clerk session ends */
+	long offline_cache;		   /* hours a cached password is trusted; 0: off */
+	long offline_max_failures;	   /* wrong offline passwords before refusal */
+	char *secret_key_file;		   /* Backend API key, for users signed in otherwise */
 	char *backend_api_arg;
 	char backend_api[CONF_URL_MAX]; /* https://api.clerk.com unless set */
 	bool export_env;

@@ -58,36 +58,47 @@ const struct outcome_info *outcome_info(enum outcome o)
 	return &outcomes[o];
 }
 
-struct code_outcome {
+/* Clerk error codes (FAPI-NOTES section 6) that mean something specific,
+ * with what an administrator should change where the code says the
+ * configuration (or a proxy) is wrong. */
+static const struct {
 	const char *code;
 	enum outcome outcome;
-};
-
-/* Clerk error codes (FAPI-NOTES section 6) that mean something specific. */
-static const struct code_outcome error_codes[] = {
-	{ "form_password_incorrect", OUTCOME_BAD_CREDENTIALS },
-	{ "form_identifier_not_found", OUTCOME_BAD_CREDENTIALS },
-	{ "strategy_for_user_invalid", OUTCOME_BAD_CREDENTIALS },
-	{ "account_lockout_warning", OUTCOME_BAD_CREDENTIALS },
-	{ "form_code_incorrect", OUTCOME_BAD_CREDENTIALS },
-	{ "verification_failed", OUTCOME_TOO_MANY_CODES },
-	{ "form_password_pwned", OUTCOME_PASSWORD_COMPROMISED },
-	{ "form_password_compromised", OUTCOME_PASSWORD_COMPROMISED },
-	{ "user_locked", OUTCOME_LOCKED },
-	{ "user_banned", OUTCOME_BANNED },
-	{ "user_deactivated", OUTCOME_BANNED },
-	{ "too_many_requests", OUTCOME_RATE_LIMITED },
-	{ "session_exists", OUTCOME_SESSION_EXISTS },
-	{ "identifier_already_signed_in", OUTCOME_SESSION_EXISTS },
-	{ "native_api_disabled", OUTCOME_MISCONFIGURED },
-	{ "host_invalid", OUTCOME_MISCONFIGURED },
-	{ "api_version_invalid", OUTCOME_MISCONFIGURED },
-	{ "dev_browser_unauthenticated", OUTCOME_MISCONFIGURED },
-	{ "origin_authorization_headers_conflict", OUTCOME_MISCONFIGURED },
-	{ "request_header_missing", OUTCOME_MISCONFIGURED },
-	{ "authorization_header_format_invalid", OUTCOME_MISCONFIGURED },
-	{ "origin_invalid", OUTCOME_MISCONFIGURED },
-	{ "origin_missing", OUTCOME_MISCONFIGURED },
+	const char *admin_hint; /* NULL: nothing for an administrator to fix */
+} error_codes[] = {
+	{ "form_password_incorrect", OUTCOME_BAD_CREDENTIALS, NULL },
+	{ "form_identifier_not_found", OUTCOME_BAD_CREDENTIALS, NULL },
+	{ "strategy_for_user_invalid", OUTCOME_BAD_CREDENTIALS, NULL },
+	{ "account_lockout_warning", OUTCOME_BAD_CREDENTIALS, NULL },
+	{ "form_code_incorrect", OUTCOME_BAD_CREDENTIALS, NULL },
+	{ "verification_failed", OUTCOME_TOO_MANY_CODES, NULL },
+	{ "form_password_pwned", OUTCOME_PASSWORD_COMPROMISED, NULL },
+	{ "form_password_compromised", OUTCOME_PASSWORD_COMPROMISED, NULL },
+	{ "user_locked", OUTCOME_LOCKED, NULL },
+	{ "user_banned", OUTCOME_BANNED, NULL },
+	{ "user_deactivated", OUTCOME_BANNED, NULL },
+	{ "too_many_requests", OUTCOME_RATE_LIMITED, NULL },
+	{ "session_exists", OUTCOME_SESSION_EXISTS, NULL },
+	{ "identifier_already_signed_in", OUTCOME_SESSION_EXISTS, NULL },
+	{ "native_api_disabled", OUTCOME_MISCONFIGURED,
+	  "enable the Native API in the Clerk Dashboard (Configure > Native applications)" },
+	{ "host_invalid", OUTCOME_MISCONFIGURED,
+	  "publishable_key or frontend_api does not name a Clerk instance; copy the key from "
+	  "the Dashboard" },
+	{ "api_version_invalid", OUTCOME_MISCONFIGURED,
+	  "set api_version to a version this Clerk instance supports" },
+	{ "dev_browser_unauthenticated", OUTCOME_MISCONFIGURED,
+	  "the development instance refused the dev-browser handshake; check the instance" },
+	{ "origin_authorization_headers_conflict", OUTCOME_MISCONFIGURED,
+	  "a proxy in front of Clerk adds an Origin header; remove it" },
+	{ "request_header_missing", OUTCOME_MISCONFIGURED,
+	  "a proxy in front of Clerk strips the Authorization header" },
+	{ "authorization_header_format_invalid", OUTCOME_MISCONFIGURED,
+	  "a proxy in front of Clerk alters the Authorization header" },
+	{ "origin_invalid", OUTCOME_MISCONFIGURED,
+	  "a proxy in front of Clerk adds an Origin header; remove it" },
+	{ "origin_missing", OUTCOME_MISCONFIGURED,
+	  "a proxy in front of Clerk strips the Authorization header" },
 };
 
 enum outcome outcome_from_error(const char *code, long http_status)
@@ -126,33 +137,29 @@ enum outcome outcome_from_sign_in_status(const char *status)
 	return OUTCOME_UNKNOWN_STATUS;
 }
 
-static const struct {
-	const char *code;
-	const char *hint;
-} hints[] = {
-	{ "native_api_disabled",
-	  "enable the Native API in the Clerk Dashboard (Configure > Native applications)" },
-	{ "host_invalid", "publishable_key or frontend_api does not name a Clerk instance; copy "
-			  "the key from the Dashboard" },
-	{ "api_version_invalid", "set api_version to a version this Clerk instance supports" },
-	{ "dev_browser_unauthenticated",
-	  "the development instance refused the dev-browser handshake; check the instance" },
-	{ "origin_authorization_headers_conflict",
-	  "a proxy in front of Clerk adds an Origin header; remove it" },
-	{ "request_header_missing", "a proxy in front of Clerk strips the Authorization header" },
-	{ "authorization_header_format_invalid",
-	  "a proxy in front of Clerk alters the Authorization header" },
-	{ "origin_invalid", "a proxy in front of Clerk adds an Origin header; remove it" },
-	{ "origin_missing", "a proxy in front of Clerk strips the Authorization header" },
-};
-
 const char *outcome_admin_hint(const char *code)
 {
 	if (code != NULL)
-		for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
-			if (strcmp(code, hints[i].code) == 0)
-				return hints[i].hint;
+		for (size_t i = 0; i < sizeof error_codes / sizeof error_codes[0]; i++)
+			if (strcmp(code, error_codes[i].code) == 0)
+				return error_codes[i].admin_hint;
 	return NULL;
+}
+
+/* The one mapping of a transport failure to an outcome: every request of a
+ * login (FAPI, the JWKS, the Backend API) goes through it. */
+enum outcome outcome_from_transport(enum http_result h)
+{
+	switch (h) {
+	case HTTP_OK: return OUTCOME_SUCCESS;
+	case HTTP_ERR_CONNECT: return OUTCOME_NETWORK_ERROR;
+	case HTTP_ERR_TIMEOUT: return OUTCOME_TIMEOUT;
+	case HTTP_ERR_TLS: return OUTCOME_TLS_ERROR;
+	case HTTP_ERR_TOO_BIG:
+	case HTTP_ERR_PROTOCOL: return OUTCOME_BAD_RESPONSE;
+	case HTTP_ERR_INTERNAL: break;
+	}
+	return OUTCOME_INTERNAL_ERROR;
 }
 
 const char *pam_code_name(int pam_code)

@@ -3,6 +3,8 @@
 #ifndef PAM_CLERK_OUTCOME_H
 #define PAM_CLERK_OUTCOME_H
 
+#include "http.h"
+
 enum outcome {
 	OUTCOME_SUCCESS,
 	OUTCOME_BAD_CREDENTIALS,
@@ -48,8 +50,11 @@ enum outcome outcome_from_error(const char *code, long http_status);
 enum outcome outcome_from_sign_in_status(const char *status);
 
 /* What an administrator should change after a misconfiguration error code,
- * or NULL. */
+ * or NULL (from the same table as outcome_from_error). */
 const char *outcome_admin_hint(const char *code);
+
+/* The outcome of a request that got no HTTP answer (HTTP_OK: SUCCESS). */
+enum outcome outcome_from_transport(enum http_result h);
 
 /* "PAM_AUTH_ERR" and so on, for the log. */
 const char *pam_code_name(int pam_code);

@@ -285,11 +285,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t setup = data[0], more = data[1];
 	static const char *const orgs[] = { NULL, "org_abc123", "my-team", NULL };
 	struct http_conn conn = { fake_perform, NULL };
+	struct budget budget;
+	budget_start(&budget, TIMEOUT_MS);
 	struct clerk_client c = {
 		.fapi_url = FAPI_URL,
 		.api_version = "2026-05-12",
 		.conn = &conn,
-		.timeout_ms = TIMEOUT_MS,
+		.budget = &budget,
 	};
 	struct clerk_login l = {
 		.identifier = "alice@example.com",

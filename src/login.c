@@ -1,0 +1,344 @@
+#include "config.h"
+
+#include "login.h"
+
+#include "authz.h"
+#include "budget.h"
+#include "buf.h"
+#include "jwks.h"
+#include "offline.h"
+#include "sanitize.h"
+#include "state.h"
+
+#include <security/_pam_types.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+/* The longest a stored client is waited for when a concurrent login of the
+ * same identifier holds it. */
+#define STORED_CLIENT_WAIT_MS 5000L
+
+static void note(const struct login_host *h, int priority, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void note(const struct login_host *h, int priority, const char *fmt, ...)
+{
+	char line[800];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (h->log != NULL)
+		h->log(h->ctx, priority, line);
+}
+
+bool login_wants_token(const struct conf *cfg)
+{
+	return cfg->export_env || cfg->organization != NULL || authz_has_rules(cfg) ||
+	       cfg->jwt_template != NULL;
+}
+
+/* --- the stored client ------------------------------------------------- */
+
+/* A stored client serves one login at a time: a concurrent login of the
+ * same identifier is waited for (5 s at most, less with a shorter timeout),
+ * past which this one goes on without it. With nothing stored nothing is
+ * locked while the sign-in runs, so parallel checks of one account do not
+ * queue behind each other. Returns the stored token (owned by the caller)
+ * or NULL; *keep says whether a client may be kept after the login. */
+static char *stored_client_take(const struct conf *cfg, struct state *st, const char *identifier,
+				const struct login_host *h, bool *keep)
+{
+	char why[300] = "", s_why[400];
+	char *stored = NULL;
+	long wait_ms = cfg->timeout * 1000 < STORED_CLIENT_WAIT_MS ? cfg->timeout * 1000
+								   : STORED_CLIENT_WAIT_MS;
+	*keep = cfg->state_dir != NULL &&
+		state_open(st, cfg->state_dir, identifier, why, sizeof why) == 0;
+	if (*keep && state_stored(st)) {
+		*keep = state_lock(st, wait_ms, why, sizeof why) == 0;
+		if (*keep)
+			stored = state_load(st, why, sizeof why);
+		else
+			snprintf(why + strlen(why), sizeof why - strlen(why),
+				 "; not using stored state");
+	}
+	/* Root can always keep state, so a failure then is worth a warning; a
+	 * non-root caller (a screen locker) simply goes without. */
+	if (why[0] != '\0')
+		note(h, *keep || geteuid() == 0 ? LOG_WARNING : LOG_DEBUG, "state_dir: %s",
+		     sanitize(s_why, sizeof s_why, why));
+	return stored;
+}
+
+/* A signed-in client is kept only once its sessions are gone; the same
+ * client after a refusal is kept as it is (still trusted). A login that
+ * began without one removes nothing: what is there now was stored by a
+ * concurrent login. */
+static void stored_client_settle(const struct conf *cfg, struct state *st,
+				 const struct clerk_result *r, const struct login_host *h)
+{
+	char why[300] = "";
+	long wait_ms = cfg->timeout * 1000 < STORED_CLIENT_WAIT_MS ? cfg->timeout * 1000
+								   : STORED_CLIENT_WAIT_MS;
+	bool save = r->client_token != NULL &&
+		    (r->outcome == OUTCOME_SUCCESS
+			     ? r->client_reusable
+			     : r->used_stored_token && !r->stored_token_rejected &&
+				       r->http_status != 0);
+	bool drop =
+		r->used_stored_token && (r->stored_token_rejected || r->outcome == OUTCOME_SUCCESS);
+	if (save && state_lock(st, wait_ms, why, sizeof why) == 0)
+		state_save(st, r->client_token);
+	else if (save)
+		note(h, LOG_WARNING, "state_dir: %s; trusted client not kept", why);
+	else if (drop)
+		state_drop(st);
+}
+
+/* --- the session token ------------------------------------------------- */
+
+/* The JWT later stages will trust: verified before any claim is used, with
+ * what is left of the login's network budget. */
+static enum outcome verify_session(const struct conf *cfg, struct http_conn *conn,
+				   struct budget *budget, const struct login_host *h,
+				   struct login_result *res)
+{
+	struct clerk_result *r = &res->fapi;
+	struct jwks_source src = { cfg->frontend_api, conn, budget, cfg->state_dir, cfg->jwt_key };
+	char why[300] = "", s_why[400];
+	if (r->session_jwt == NULL) {
+		snprintf(r->detail, sizeof r->detail, "no session token in Clerk's answer");
+		return OUTCOME_BAD_RESPONSE;
+	}
+	enum outcome o = jwks_verify(&src, r->session_jwt, r->session_id, r->user_id,
+				     h->now(h->ctx), &res->claims, &r->requests, why, sizeof why);
+	if (o == OUTCOME_SUCCESS)
+		return o;
+	if (o == OUTCOME_JWT_INVALID) {
+		snprintf(r->detail, sizeof r->detail, "session JWT: %.200s", why);
+		note(h, LOG_ERR, "session JWT REFUSED for session %s: %s", r->session_id,
+		     sanitize(s_why, sizeof s_why, why));
+	} else {
+		snprintf(r->detail, sizeof r->detail, "session JWT keys: %.200s", why);
+	}
+	return o;
+}
+
+/* --- the offline cache ------------------------------------------------- */
+
+/* offline_cache: keep the password's hash after an online success; forget
+ * it when Clerk says the password or the account is bad; and only when
+ * Clerk cannot be reached at all (never after a 4xx answer) let the cached
+ * hash decide. Returns the outcome after that. */
+static enum outcome offline_settle(const struct conf *cfg, const char *identifier,
+				   const char *password, enum outcome o, const struct login_host *h)
+{
+	char msg[300] = "", s_msg[400];
+	time_t now = h->now(h->ctx);
+	if (cfg->state_dir == NULL)
+		return o;
+	switch (o) {
+	case OUTCOME_SUCCESS:
+		if (cfg->offline_cache > 0 &&
+		    offline_store(cfg->state_dir, identifier, password, cfg->offline_cache, now,
+				  msg, sizeof msg) != 0)
+			note(h, LOG_WARNING, "offline cache not updated: %s",
+			     sanitize(s_msg, sizeof s_msg, msg));
+		else if (cfg->offline_cache == 0)
+			offline_forget(cfg->state_dir, identifier, msg, sizeof msg);
+		return o;
+	case OUTCOME_BAD_CREDENTIALS:
+	case OUTCOME_PASSWORD_COMPROMISED:
+	case OUTCOME_LOCKED:
+	case OUTCOME_BANNED: offline_forget(cfg->state_dir, identifier, msg, sizeof msg); return o;
+	case OUTCOME_NETWORK_ERROR:
+	case OUTCOME_TIMEOUT:
+	case OUTCOME_SERVER_ERROR: break;
+	default: return o;
+	}
+	if (cfg->offline_cache == 0)
+		return o;
+	enum offline_result c =
+		offline_check(cfg->state_dir, identifier, password, cfg->offline_cache,
+			      (int)cfg->offline_max_failures, now, msg, sizeof msg);
+	note(h, c == OFFLINE_OK ? LOG_NOTICE : LOG_INFO,
+	     "Clerk unreachable (%s); offline cache: %s: %s", outcome_info(o)->name,
+	     offline_result_name(c), sanitize(s_msg, sizeof s_msg, msg));
+	return c == OFFLINE_OK	     ? OUTCOME_OFFLINE
+	       : c == OFFLINE_WRONG  ? OUTCOME_OFFLINE_BAD_PASSWORD
+	       : c == OFFLINE_LOCKED ? OUTCOME_OFFLINE_LOCKED
+				     : o;
+}
+
+/* --- what the host says -------------------------------------------------- */
+
+static int log_priority(int pam_code)
+{
+	switch (pam_code) {
+	case PAM_SUCCESS: return LOG_INFO;
+	case PAM_SERVICE_ERR:
+	case PAM_SYSTEM_ERR: return LOG_ERR;
+	case PAM_AUTHINFO_UNAVAIL: return LOG_WARNING;
+	default: return LOG_NOTICE;
+	}
+}
+
+/* The one log line of an attempt. Every outside string is sanitised. */
+static void describe(const struct conf *cfg, const char *user, struct login_result *res)
+{
+	const struct clerk_result *r = &res->fapi;
+	const struct outcome_info *info = outcome_info(res->outcome);
+	char s_user[300], s_id[600], s_code[80], s_trace[200], s_status[100], s_detail[400];
+	const char *hint = res->outcome == OUTCOME_MISCONFIGURED
+				   ? outcome_admin_hint(r->answer.error_code)
+				   : NULL;
+	res->log_priority = log_priority(info->pam_code);
+	snprintf(res->log_line, sizeof res->log_line,
+		 "user=%s identifier=%s outcome=%s pam=%s clerk_error=%s http=%ld "
+		 "clerk_trace_id=%s status=%s requests=%d factor=%s client=%s%s%s%s",
+		 sanitize(s_user, sizeof s_user, user),
+		 sanitize(s_id, sizeof s_id, res->identifier), info->name,
+		 pam_code_name(info->pam_code),
+		 sanitize(s_code, sizeof s_code,
+			  r->answer.error_code[0] ? r->answer.error_code : NULL),
+		 r->http_status,
+		 sanitize(s_trace, sizeof s_trace,
+			  r->answer.trace_id[0] ? r->answer.trace_id : NULL),
+		 sanitize(s_status, sizeof s_status,
+			  r->answer.sign_in_status[0] ? r->answer.sign_in_status : NULL),
+		 r->requests, r->factor[0] ? r->factor : "-",
+		 r->stored_token_rejected ? "stale"
+		 : r->used_stored_token	  ? "stored"
+					  : "new",
+		 hint ? " fix=\"" : "", hint ? hint : "", hint ? "\"" : "");
+	if (cfg->debug && r->detail[0] != '\0')
+		snprintf(res->debug_line, sizeof res->debug_line, "debug: %s",
+			 sanitize(s_detail, sizeof s_detail, r->detail));
+	long wait = res->outcome == OUTCOME_LOCKED	   ? r->answer.lockout_seconds
+		    : res->outcome == OUTCOME_RATE_LIMITED ? r->retry_after
+							   : -1;
+	if (info->user_message != NULL && wait > 0)
+		snprintf(res->message, sizeof res->message, "%s Try again in %ld minute%s.",
+			 info->user_message, (wait + 59) / 60, (wait + 59) / 60 == 1 ? "" : "s");
+	else if (info->user_message != NULL)
+		snprintf(res->message, sizeof res->message, "%s", info->user_message);
+}
+
+static void add_env(struct login_result *res, const char *name, const char *value)
+{
+	if (value != NULL && value[0] != '\0' && res->n_env < LOGIN_ENV_MAX)
+		res->env[res->n_env++] = (struct login_env){ name, value };
+}
+
+/* --- one login, in reading order ----------------------------------------- */
+
+enum outcome login_run(const struct conf *cfg, const char *user, const char *password,
+		       struct http_conn *conn, const struct login_host *host,
+		       struct login_result *res)
+{
+	struct clerk_result *r = &res->fapi;
+	char why[128];
+	memset(res, 0, sizeof *res);
+	clerk_result_init(r, NULL);
+
+	/* 1. Who signs in, and whether there is anything to ask Clerk. */
+	bool asked = false;
+	if (conf_expand_identifier(cfg->identifier, user, res->identifier, sizeof res->identifier,
+				   why, sizeof why) != 0) {
+		r->outcome = OUTCOME_BAD_CREDENTIALS;
+		snprintf(r->detail, sizeof r->detail, "%s", why);
+		res->identifier[0] = '\0';
+	} else if (password == NULL || password[0] == '\0') {
+		r->outcome = OUTCOME_EMPTY_PASSWORD;
+	} else if (conn == NULL) {
+		r->outcome = OUTCOME_INTERNAL_ERROR;
+		snprintf(r->detail, sizeof r->detail, "out of memory");
+	} else {
+		asked = true;
+	}
+
+	/* 2. Sign in (with the stored client, when there is one) and keep the
+	 * client when it can be reused safely. One network budget covers every
+	 * request of the login, the JWKS fetch included. */
+	struct budget budget;
+	budget_start(&budget, cfg->timeout * 1000);
+	if (asked) {
+		struct state st = { -1, -1, "" };
+		bool keep = false;
+		char *stored = stored_client_take(cfg, &st, res->identifier, host, &keep);
+		budget_start(&budget,
+			     cfg->timeout * 1000); /* waiting for the lock is not network time */
+		struct clerk_client client = { cfg->frontend_api, cfg->api_version, conn, &budget };
+		struct clerk_login login = {
+			.identifier = res->identifier,
+			.password = password,
+			.factor = cfg->factor,
+			.max_tries = (int)cfg->max_tries,
+			.keep_client = keep,
+			.want_token = login_wants_token(cfg),
+			.organization = cfg->organization,
+			.jwt_template = cfg->jwt_template,
+			.end_now = cfg->end_session == END_SESSION_AT_AUTH,
+			.ask = host->ask,
+			.ask_ctx = host->ctx,
+		};
+		clerk_result_init(r, stored);
+		clerk_login(&client, &login, r);
+		if (keep)
+			stored_client_settle(cfg, &st, r, host);
+		state_close(&st);
+	}
+
+	/* 3. The session token, verified, and the rules on it when they are
+	 * applied at authentication. */
+	enum outcome o = r->outcome;
+	if (o == OUTCOME_SUCCESS && login_wants_token(cfg)) {
+		o = verify_session(cfg, conn, &budget, host, res);
+		res->verified = o == OUTCOME_SUCCESS;
+		char deny[200];
+		if (res->verified && cfg->authorize == AUTHORIZE_AT_AUTH &&
+		    authz_check(cfg, &res->claims, deny, sizeof deny) != 0) {
+			snprintf(r->detail, sizeof r->detail, "%s", deny);
+			o = OUTCOME_NOT_AUTHORIZED;
+		}
+	}
+
+	/* 4. The offline cache: updated, forgotten, or asked when Clerk cannot
+	 * be reached. */
+	if (asked)
+		o = offline_settle(cfg, res->identifier, password, o, host);
+
+	/* 5. The outcome, decided once, and what follows from it. */
+	res->outcome = r->outcome = o;
+	res->pam_code = outcome_info(o)->pam_code;
+	describe(cfg, user, res);
+	if (res->pam_code == PAM_SUCCESS) {
+		snprintf(res->session_id, sizeof res->session_id, "%s", r->session_id);
+		if (cfg->end_session == END_SESSION_AT_CLOSE && !r->session_ended &&
+		    r->session_id[0] != '\0') {
+			res->client_token = r->client_token;
+			r->client_token = NULL;
+		}
+	}
+	if (res->pam_code == PAM_SUCCESS && res->verified && cfg->export_env) {
+		add_env(res, "CLERK_SESSION_TOKEN", r->session_jwt);
+		add_env(res, "CLERK_SESSION_ID", r->session_id);
+		add_env(res, "CLERK_USER_ID", res->claims.sub);
+		add_env(res, "CLERK_ORG_ID", res->claims.org_id);
+		add_env(res, "CLERK_ORG_ROLE", res->claims.org_role);
+		add_env(res, "CLERK_ORG_SLUG", res->claims.org_slug);
+	}
+	return o;
+}
+
+void login_result_clear(struct login_result *res)
+{
+	clerk_result_clear(&res->fapi);
+	secret_free(res->client_token);
+	explicit_bzero(res, sizeof *res);
+}
