@@ -149,14 +149,10 @@ def test_outage_without_local_password_is_refused(demo_without_local_password, s
     assert syslog.wait_for(r"outcome=network_error"), syslog.text()
 
 
-# ---- features that are being added (issues 3 and 4) --------------------------------------
-def export_env_supported():
-    return e2e.ModuleProbe.accepts("export_env")
-
-
+# ---- the session token in the shell, and second factors -----------------------------------
+# Both exist: a probe that finds them missing is a regression, and fails.
 def test_export_env_is_visible_in_the_shell(demo, sshd_factory, syslog, emu):
-    if not export_env_supported():
-        pytest.skip("needs issue 3/4 (not landed): the module does not accept export_env")
+    assert e2e.ModuleProbe.accepts("export_env"), "the module no longer accepts export_env"
     sshd = sshd_factory([DEMO_USER], extra=["export_env"])
     p = sshd.sshpass(DEMO_USER, DEMO_PASSWORD, "env")
     assert p.returncode == 0, "%s\n%s\n%s" % (p.stderr, sshd.log(), syslog.text())
@@ -194,8 +190,7 @@ def second_factor_ready():
     asks for a code after the password."""
     user = e2e.emulator_user(identifier=MFA_USER)
     if not user or not user.get("totp_secret"):
-        return False, "needs issue 3/4 (not landed): no TOTP secret for mfa-user in " \
-                      "tests/emulator/users.json"
+        return False, "no TOTP secret for mfa-user in tests/emulator/users.json"
     return True, ""
 
 
@@ -211,12 +206,10 @@ def module_asks_for_a_code(sandbox_dir, syslog, emu, conf, state):
 @pytest.fixture
 def mfa(tmp_path, syslog, emu, conf):
     ok, why = second_factor_ready()
-    if not ok:
-        pytest.skip(why)
-    if not module_asks_for_a_code(tmp_path / "probe", syslog, emu, conf,
-                                  e2e.state_args(tmp_path)):
-        pytest.skip("needs issue 3/4 (not landed): the module does not prompt for a "
-                    "verification code")
+    assert ok, why
+    assert module_asks_for_a_code(tmp_path / "probe", syslog, emu, conf,
+                                  e2e.state_args(tmp_path)), \
+        "the module no longer prompts for a verification code"
     emu.reset()
     syslog.clear()
     with e2e.Account(MFA_USER) as a:

@@ -76,10 +76,13 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static int group_teardown(void **state)
+/* The group's temporary tree is removed by the last test, as an assertion:
+ * cmocka reports a failed group teardown but still exits 0. */
+static void test_temp_tree_removed(void **state)
 {
 	(void)state;
-	return remove_tree(tmpdir) == 0 ? 0 : -1;
+	assert_int_equal(remove_tree(tmpdir), 0);
+	assert_int_equal(access(tmpdir, F_OK), -1);
 }
 
 /* Each test starts without a pam_clerk.conf. */
@@ -1116,6 +1119,7 @@ int main(void)
 		cmocka_unit_test(test_key_names),
 		cmocka_unit_test(test_key_names_accepted),
 		cmocka_unit_test(test_proxy_password_only_in_a_private_file),
+		cmocka_unit_test(test_temp_tree_removed), /* last */
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

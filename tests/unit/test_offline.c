@@ -107,10 +107,13 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static int group_teardown(void **state)
+/* The group's temporary tree is removed by the last test, as an assertion:
+ * cmocka reports a failed group teardown but still exits 0. */
+static void test_temp_tree_removed(void **state)
 {
 	(void)state;
-	return remove_tree(tmpdir) == 0 ? 0 : -1;
+	assert_int_equal(remove_tree(tmpdir), 0);
+	assert_int_equal(access(tmpdir, F_OK), -1);
 }
 
 /* Each test gets a state_dir that does not exist yet. */
@@ -1059,6 +1062,7 @@ int main(void)
 		T(test_concurrent_store_and_check),
 		T(test_concurrent_first_store),
 #undef T
+		cmocka_unit_test(test_temp_tree_removed), /* last */
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

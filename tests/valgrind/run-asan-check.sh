@@ -27,6 +27,10 @@ srcdir=$(sed -n 's/^ac_pwd=.\(.*\).$/\1/p' "$top/config.status")
 : "${srcdir:=$top}"
 [ -f "$srcdir/tests/valgrind/pam_wrap.py" ] || srcdir=$top
 
+# Only this run's logs count (tests/summary.py): clear an earlier run's.
+find "$top/tests" \( -name '*.trs' -o -name '*.log' \) -type f -delete 2>/dev/null || true
+touch "$top/tests/.run-stamp"
+
 # Build everything first, without the preload.
 make "$@" all
 make "$@" check TESTS=
@@ -48,4 +52,8 @@ UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}"
 PAM_WRAP=asan PAM_WRAP_PRELOAD="$runtime" \
 PYTEST_ADDOPTS="${PYTEST_ADDOPTS:+$PYTEST_ADDOPTS }-p pam_wrap $deselect" \
 PYTHONPATH="$srcdir/tests/valgrind${PYTHONPATH:+:$PYTHONPATH}" \
-	make "$@" check TESTS="$tests"
+	make "$@" check TESTS="$tests" || true
+
+# The counts of this run, under its own name.
+exec "${TEST_PYTHON:-/usr/bin/python3}" "$srcdir/tests/summary.py" \
+	--run asan="$top:$top/tests/.run-stamp"
