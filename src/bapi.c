@@ -3,6 +3,7 @@
 #include "bapi.h"
 
 #include "buf.h"
+#include "state.h"
 #include "form.h"
 #include "json_strict.h"
 
@@ -19,23 +20,17 @@
 
 char *bapi_read_secret(const char *path, char *err, size_t errsize)
 {
-	struct stat st;
 	char buf[SECRET_MAX + 2];
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(err, errsize, "%s: %s", path, strerror(errno));
+	char why_open[300];
+	int fd = state_private_open(AT_FDCWD, path, O_RDONLY, why_open, sizeof why_open);
+	if (fd == -2)
+		snprintf(err, errsize, "%s: %s", path, strerror(ENOENT));
+	else if (fd < 0)
+		snprintf(err, errsize, "secret_key_file %s", why_open);
+	if (fd < 0)
 		return NULL;
-	}
-	ssize_t n = -1;
-	const char *why = NULL;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		why = "not a regular file";
-	else if (st.st_uid != 0 && st.st_uid != geteuid())
-		why = "not owned by root";
-	else if (st.st_mode & (S_IRWXG | S_IRWXO))
-		why = "readable or writable by group or others (want 0600)";
-	else if ((n = read(fd, buf, sizeof buf - 1)) <= 0 || n > SECRET_MAX)
-		why = "empty or too long";
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	const char *why = n <= 0 || n > SECRET_MAX ? "empty or too long" : NULL;
 	close(fd);
 	char *key = NULL;
 	if (why == NULL) {

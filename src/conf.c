@@ -102,11 +102,8 @@ struct origin {
 	bool private; /* a file only its owner can read: the place for a password */
 };
 
-static int fail(char *err, size_t errsize, const struct origin *o, const char *key, const char *fmt,
-		...) __attribute__((format(printf, 5, 6)));
-
-static int fail(char *err, size_t errsize, const struct origin *o, const char *key, const char *fmt,
-		...)
+__attribute__((format(printf, 5, 6))) static int
+fail(char *err, size_t errsize, const struct origin *o, const char *key, const char *fmt, ...)
 {
 	char what[256];
 	va_list ap;
@@ -169,19 +166,6 @@ static int check_version(const char *v)
 	for (size_t i = 0; i < sizeof shape - 1; i++)
 		if (shape[i] == 'd' ? (v[i] < '0' || v[i] > '9') : v[i] != '-')
 			return -1;
-	return 0;
-}
-
-static int check_identifier_format(const char *v)
-{
-	if (strlen(v) > CONF_USER_MAX)
-		return -1;
-	for (const char *p = v; *p; p++)
-		if (*p == '%') {
-			if (p[1] != 'u' && p[1] != '%')
-				return -1;
-			p++;
-		}
 	return 0;
 }
 
@@ -350,7 +334,7 @@ static int conf_set(struct conf *c, const struct key_def *k, const char *v, cons
 							  : END_SESSION_NEVER;
 		return 0;
 	case K_IDENTIFIER:
-		if (check_identifier_format(v) != 0)
+		if (conf_identifier_format_check(v) != 0)
 			return fail(err, errsize, o, k->name,
 				    "only %%u (the PAM user) and %%%% may follow %%, at most %d "
 				    "characters",
@@ -610,43 +594,4 @@ void conf_free(struct conf *c)
 	free(c->secret_key_file);
 	free(c->backend_api_arg);
 	memset(c, 0, sizeof *c);
-}
-
-int conf_expand_identifier(const char *format, const char *user, char *out, size_t outsize,
-			   char *err, size_t errsize)
-{
-	size_t ulen = strlen(user);
-	if (ulen == 0 || ulen > CONF_USER_MAX) {
-		snprintf(err, errsize, "user name is empty or too long");
-		return -1;
-	}
-	for (const char *p = user; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			snprintf(err, errsize, "user name has a control character");
-			return -1;
-		}
-	size_t o = 0;
-	for (const char *p = format; *p; p++) {
-		const char *piece = p;
-		size_t n = 1;
-		if (*p == '%') {
-			if (p[1] == 'u') {
-				piece = user;
-				n = ulen;
-			} else if (p[1] != '%') {
-				snprintf(err, errsize,
-					 "identifier format has an unknown %% escape");
-				return -1;
-			}
-			p++;
-		}
-		if (o + n + 1 > outsize) {
-			snprintf(err, errsize, "identifier too long");
-			return -1;
-		}
-		memcpy(out + o, piece, n);
-		o += n;
-	}
-	out[o] = '\0';
-	return 0;
 }

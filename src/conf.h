@@ -54,6 +54,10 @@ int conf_load(struct conf *c, int argc, const char **argv, const char *default_p
 	      size_t errsize);
 void conf_free(struct conf *c);
 
+/* 0 when v is a usable identifier format (only %u and %% escapes, at most
+ * CONF_USER_MAX characters), else -1. In conf_identifier.c. */
+int conf_identifier_format_check(const char *v);
+
 /* Expand the identifier format for a PAM user into out. Returns 0, or -1 with
  * a reason in err (unknown escape, user name unusable, too long). */
 int conf_expand_identifier(const char *format, const char *user, char *out, size_t outsize,

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 /* Decode pk_test_/pk_live_ + base64("<host>$") into "https://<host>"
- * (FAPI-NOTES section 1). Returns 0, or -1 with a reason in err. */
+ * (the host is the instance's Frontend API). Returns 0, or -1 with a reason in err. */
 int fapi_url_from_key(const char *key, char *url, size_t urlsize, char *err, size_t errsize);
 
 /* Check "https://host[:port][/]" (no path, query or credentials) and copy

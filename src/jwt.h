@@ -1,4 +1,4 @@
-/* Verifying Clerk session JWTs (FAPI-NOTES section 9): RS256 only,
+/* Verifying Clerk session JWTs: RS256 only,
  * signature first, then time and identity claims; organization claims in
  * both the v2 ("o") and the v1 (org_id/org_slug/org_role) formats. */
 #ifndef PAM_CLERK_JWT_H

@@ -8,7 +8,7 @@
 #include "jwks.h"
 #include "offline.h"
 #include "sanitize.h"
-#include "state.h"
+#include "stored_client.h"
 
 #include <security/_pam_types.h>
 #include <stdarg.h>
@@ -16,11 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <unistd.h>
-
-/* The longest a stored client is waited for when a concurrent login of the
- * same identifier holds it. */
-#define STORED_CLIENT_WAIT_MS 5000L
 
 static void note(const struct login_host *h, int priority, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -36,68 +31,20 @@ static void note(const struct login_host *h, int priority, const char *fmt, ...)
 		h->log(h->ctx, priority, line);
 }
 
+struct http_conn *login_conn_new(const struct conf *cfg)
+{
+	struct http_options opt = { .cafile = cfg->cafile,
+				    .capath = cfg->capath,
+				    .proxy = cfg->proxy,
+				    .connect_timeout_ms = cfg->connect_timeout * 1000,
+				    .user_agent = "pam_clerk/" PACKAGE_VERSION };
+	return http_conn_new(&opt);
+}
+
 bool login_wants_token(const struct conf *cfg)
 {
 	return cfg->export_env || cfg->organization != NULL || authz_has_rules(cfg) ||
 	       cfg->jwt_template != NULL;
-}
-
-/* --- the stored client ------------------------------------------------- */
-
-/* A stored client serves one login at a time: a concurrent login of the
- * same identifier is waited for (5 s at most, less with a shorter timeout),
- * past which this one goes on without it. With nothing stored nothing is
- * locked while the sign-in runs, so parallel checks of one account do not
- * queue behind each other. Returns the stored token (owned by the caller)
- * or NULL; *keep says whether a client may be kept after the login. */
-static char *stored_client_take(const struct conf *cfg, struct state *st, const char *identifier,
-				const struct login_host *h, bool *keep)
-{
-	char why[300] = "", s_why[400];
-	char *stored = NULL;
-	long wait_ms = cfg->timeout * 1000 < STORED_CLIENT_WAIT_MS ? cfg->timeout * 1000
-								   : STORED_CLIENT_WAIT_MS;
-	*keep = cfg->state_dir != NULL &&
-		state_open(st, cfg->state_dir, identifier, why, sizeof why) == 0;
-	if (*keep && state_stored(st)) {
-		*keep = state_lock(st, wait_ms, why, sizeof why) == 0;
-		if (*keep)
-			stored = state_load(st, why, sizeof why);
-		else
-			snprintf(why + strlen(why), sizeof why - strlen(why),
-				 "; not using stored state");
-	}
-	/* Root can always keep state, so a failure then is worth a warning; a
-	 * non-root caller (a screen locker) simply goes without. */
-	if (why[0] != '\0')
-		note(h, *keep || geteuid() == 0 ? LOG_WARNING : LOG_DEBUG, "state_dir: %s",
-		     sanitize(s_why, sizeof s_why, why));
-	return stored;
-}
-
-/* A signed-in client is kept only once its sessions are gone; the same
- * client after a refusal is kept as it is (still trusted). A login that
- * began without one removes nothing: what is there now was stored by a
- * concurrent login. */
-static void stored_client_settle(const struct conf *cfg, struct state *st,
-				 const struct clerk_result *r, const struct login_host *h)
-{
-	char why[300] = "";
-	long wait_ms = cfg->timeout * 1000 < STORED_CLIENT_WAIT_MS ? cfg->timeout * 1000
-								   : STORED_CLIENT_WAIT_MS;
-	bool save = r->client_token != NULL &&
-		    (r->outcome == OUTCOME_SUCCESS
-			     ? r->client_reusable
-			     : r->used_stored_token && !r->stored_token_rejected &&
-				       r->http_status != 0);
-	bool drop =
-		r->used_stored_token && (r->stored_token_rejected || r->outcome == OUTCOME_SUCCESS);
-	if (save && state_lock(st, wait_ms, why, sizeof why) == 0)
-		state_save(st, r->client_token);
-	else if (save)
-		note(h, LOG_WARNING, "state_dir: %s; trusted client not kept", why);
-	else if (drop)
-		state_drop(st);
 }
 
 /* --- the session token ------------------------------------------------- */
@@ -108,7 +55,7 @@ static enum outcome verify_session(const struct conf *cfg, struct http_conn *con
 				   struct budget *budget, const struct login_host *h,
 				   struct login_result *res)
 {
-	struct clerk_result *r = &res->fapi;
+	struct sign_in_result *r = &res->fapi;
 	struct jwks_source src = { cfg->frontend_api, conn, budget, cfg->state_dir, cfg->jwt_key };
 	char why[300] = "", s_why[400];
 	if (r->session_jwt == NULL) {
@@ -191,7 +138,7 @@ static int log_priority(int pam_code)
 /* The one log line of an attempt. Every outside string is sanitised. */
 static void describe(const struct conf *cfg, const char *user, struct login_result *res)
 {
-	const struct clerk_result *r = &res->fapi;
+	const struct sign_in_result *r = &res->fapi;
 	const struct outcome_info *info = outcome_info(res->outcome);
 	char s_user[300], s_id[600], s_code[80], s_trace[200], s_status[100], s_detail[400];
 	const char *hint = res->outcome == OUTCOME_MISCONFIGURED
@@ -241,10 +188,10 @@ enum outcome login_run(const struct conf *cfg, const char *user, const char *pas
 		       struct http_conn *conn, const struct login_host *host,
 		       struct login_result *res)
 {
-	struct clerk_result *r = &res->fapi;
+	struct sign_in_result *r = &res->fapi;
 	char why[128];
 	memset(res, 0, sizeof *res);
-	clerk_result_init(r, NULL);
+	sign_in_result_init(r, NULL);
 
 	/* 1. Who signs in, and whether there is anything to ask Clerk. */
 	bool asked = false;
@@ -268,18 +215,17 @@ enum outcome login_run(const struct conf *cfg, const char *user, const char *pas
 	struct budget budget;
 	budget_start(&budget, cfg->timeout * 1000);
 	if (asked) {
-		struct state st = { -1, -1, "" };
-		bool keep = false;
-		char *stored = stored_client_take(cfg, &st, res->identifier, host, &keep);
+		struct stored_client sc = { .log = host->log, .log_ctx = host->ctx };
+		char *stored = stored_client_take(&sc, cfg, res->identifier);
 		budget_start(&budget,
 			     cfg->timeout * 1000); /* waiting for the lock is not network time */
-		struct clerk_client client = { cfg->frontend_api, cfg->api_version, conn, &budget };
-		struct clerk_login login = {
+		struct fapi_client client = { cfg->frontend_api, cfg->api_version, conn, &budget };
+		struct sign_in_params login = {
 			.identifier = res->identifier,
 			.password = password,
 			.factor = cfg->factor,
 			.max_tries = (int)cfg->max_tries,
-			.keep_client = keep,
+			.keep_client = sc.keep,
 			.want_token = login_wants_token(cfg),
 			.organization = cfg->organization,
 			.jwt_template = cfg->jwt_template,
@@ -287,11 +233,9 @@ enum outcome login_run(const struct conf *cfg, const char *user, const char *pas
 			.ask = host->ask,
 			.ask_ctx = host->ctx,
 		};
-		clerk_result_init(r, stored);
-		clerk_login(&client, &login, r);
-		if (keep)
-			stored_client_settle(cfg, &st, r, host);
-		state_close(&st);
+		sign_in_result_init(r, stored);
+		fapi_sign_in(&client, &login, r);
+		stored_client_settle(&sc, r);
 	}
 
 	/* 3. The session token, verified, and the rules on it when they are
@@ -338,7 +282,20 @@ enum outcome login_run(const struct conf *cfg, const char *user, const char *pas
 
 void login_result_clear(struct login_result *res)
 {
-	clerk_result_clear(&res->fapi);
+	sign_in_result_clear(&res->fapi);
 	secret_free(res->client_token);
 	explicit_bzero(res, sizeof *res);
+}
+
+int login_end_session(const struct conf *cfg, struct http_conn *conn, const char *client_token,
+		      const char *session_id, char *why, size_t whysize)
+{
+	struct budget budget;
+	budget_start(&budget, cfg->timeout * 1000);
+	struct fapi_client client = { cfg->frontend_api, cfg->api_version, conn, &budget };
+	if (conn == NULL) {
+		snprintf(why, whysize, "out of memory");
+		return -1;
+	}
+	return fapi_end_session(&client, client_token, session_id, why, whysize);
 }

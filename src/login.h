@@ -6,7 +6,7 @@
 #ifndef PAM_CLERK_LOGIN_H
 #define PAM_CLERK_LOGIN_H
 
-#include "clerk.h"
+#include "fapi_sign_in.h"
 #include "conf.h"
 #include "http.h"
 #include "jwt.h"
@@ -58,7 +58,7 @@ struct login_result {
 	bool verified;	    /* claims come from a verified session JWT */
 	struct jwt_claims claims;
 	char identifier[LOGIN_IDENTIFIER_MAX];
-	struct clerk_result fapi; /* what the Frontend API said (for tests and logs) */
+	struct sign_in_result fapi; /* what the Frontend API said (for tests and logs) */
 };
 
 /* Decide the login of PAM user user with password over conn (NULL: out of
@@ -69,6 +69,17 @@ enum outcome login_run(const struct conf *cfg, const char *user, const char *pas
 		       struct login_result *res);
 
 void login_result_clear(struct login_result *res);
+
+/* The session stage: end the Clerk session a login created, with the client
+ * that holds it, over conn (NULL: out of memory). 0 when FAPI confirmed it,
+ * or -1 with the reason in why. */
+int login_end_session(const struct conf *cfg, struct http_conn *conn, const char *client_token,
+		      const char *session_id, char *why, size_t whysize);
+
+/* The connection of one PAM call (or one command), with cfg's transport
+ * settings: made and freed inside that call, never kept across calls or
+ * forks. NULL when out of memory. */
+struct http_conn *login_conn_new(const struct conf *cfg);
 
 /* Whether cfg needs the session JWT (export, organizations, roles, a
  * template); a plain sign-in pays no request for it. */

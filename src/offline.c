@@ -39,69 +39,41 @@ struct record {
 	long long failures;
 };
 
-/* One identifier's entry in state_dir: the directory, and its lock once
- * entry_lock took it. No user text reaches a path: names are hashed. */
+/* One identifier's record in state_dir, and its lock once entry_lock took
+ * it: the identifier's one lock, which the stored client uses too. */
 struct entry {
 	const char *dir;
-	int dirfd;
-	int lockfd;
+	struct state st;
 	char file[80]; /* <sha256 hex>.offline */
 };
 
-/* --- entries: files in state_dir, by state.c's rules --------------------- */
-
-/* Open state_dir, creating it 0700 when create is set. Returns the
- * descriptor, -1 with the reason in msg, or -2 when it does not exist and
- * create is not set (a check or a forget never creates it). */
-static int open_dir(const char *dir, int create, char *msg, size_t msgsize)
+/* Returns 0, -1 (msg says why) or -2 (no directory, create not set). */
+static int entry_open(struct entry *e, const char *dir, const char *identifier, bool create,
+		      char *msg, size_t msgsize)
 {
-	struct stat sb;
-	if (!create && lstat(dir, &sb) != 0 && errno == ENOENT)
-		return -2;
-	return state_dir_open(dir, msg, msgsize);
+	e->dir = dir;
+	int rc = state_open(&e->st, dir, identifier, create, msg, msgsize);
+	state_file_name(&e->st, ".offline", e->file, sizeof e->file);
+	return rc;
+}
+
+static int entry_lock(struct entry *e, char *msg, size_t msgsize)
+{
+	return state_lock(&e->st, STATE_LOCK_WAIT_MS, msg, msgsize);
 }
 
 static void entry_close(struct entry *e)
 {
-	if (e->lockfd >= 0)
-		close(e->lockfd); /* releases the flock */
-	if (e->dirfd >= 0)
-		close(e->dirfd);
-	e->lockfd = e->dirfd = -1;
+	state_close(&e->st);
 }
 
-/* Returns 0, -1 (msg says why) or -2 (no directory, create not set). */
-static int entry_open(struct entry *e, const char *dir, const char *identifier, int create,
-		      char *msg, size_t msgsize)
+/* Whether a record is there at all: with none, a check or a forget has
+ * nothing to wait for (the identifier's lock may be held by a login using
+ * its stored client). */
+static bool entry_present(const struct entry *e)
 {
-	char name[65];
-
-	e->dir = dir;
-	e->dirfd = e->lockfd = -1;
-	if (dir == NULL || dir[0] == '\0' || identifier == NULL || identifier[0] == '\0') {
-		snprintf(msg, msgsize, "no state_dir or no identifier");
-		return -1;
-	}
-	if (state_name(identifier, name) != 0) {
-		snprintf(msg, msgsize, "cannot hash the identifier");
-		return -1;
-	}
-	snprintf(e->file, sizeof e->file, "%s.offline", name);
-	int fd = open_dir(dir, create, msg, msgsize);
-	if (fd < 0)
-		return fd;
-	e->dirfd = fd;
-	return 0;
-}
-
-/* Take the entry's lock, waiting at most wait_ms for a concurrent login of
- * the same identifier. Returns 0 or -1 with the reason in msg. */
-static int entry_lock(struct entry *e, long wait_ms, char *msg, size_t msgsize)
-{
-	char lock[96];
-	snprintf(lock, sizeof lock, "%s.lock", e->file);
-	e->lockfd = state_lock_file(e->dirfd, lock, wait_ms, msg, msgsize);
-	return e->lockfd < 0 ? -1 : 0;
+	struct stat sb;
+	return fstatat(e->st.dirfd, e->file, &sb, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
 }
 
 /* --- records -------------------------------------------------------------- */
@@ -244,7 +216,7 @@ static enum offline_result read_record(struct entry *e, struct record *rec, char
 
 	why[0] = '\0';
 	buf_init(&b, RECORD_MAX);
-	int rc = state_file_read(e->dirfd, e->file, &b, NULL, why, whysize);
+	int rc = state_file_read(e->st.dirfd, e->file, &b, NULL, why, whysize);
 	if (rc == 0 && (bad = parse_record(buf_str(&b), b.len, rec)) != NULL)
 		snprintf(why, whysize, "%s", bad);
 	buf_wipe(&b);
@@ -309,7 +281,7 @@ int offline_store(const char *state_dir, const char *identifier, const char *pas
 		snprintf(msg, msgsize, "the clock is not set; not cached");
 		return -1;
 	}
-	if (entry_open(&e, state_dir, identifier, 1, msg, msgsize) != 0)
+	if (entry_open(&e, state_dir, identifier, true, msg, msgsize) != 0)
 		return -1;
 	memset(&rec, 0, sizeof rec);
 	/* The slow part, before the lock: concurrent logins do not queue on it. */
@@ -335,9 +307,9 @@ int offline_store(const char *state_dir, const char *identifier, const char *pas
 		snprintf(msg, msgsize, "record too long");
 		goto out;
 	}
-	if (entry_lock(&e, OFFLINE_LOCK_WAIT_MS, msg, msgsize) != 0)
+	if (entry_lock(&e, msg, msgsize) != 0)
 		goto out;
-	if (state_file_write(e.dirfd, e.file, text, (size_t)n) != 0) {
+	if (state_file_write(e.st.dirfd, e.file, text, (size_t)n) != 0) {
 		snprintf(msg, msgsize, "%s/%s: %s", e.dir, e.file, strerror(errno));
 		goto out;
 	}
@@ -356,13 +328,13 @@ static int rewrite_or_remove(struct entry *e, const struct record *rec, const ch
 {
 	char text[RECORD_MAX + 1];
 	int n = format_record(text, sizeof text, rec);
-	int ok = n > 0 && state_file_write(e->dirfd, e->file, text, (size_t)n) == 0;
+	int ok = n > 0 && state_file_write(e->st.dirfd, e->file, text, (size_t)n) == 0;
 	explicit_bzero(text, sizeof text);
 	if (ok) {
 		*note = "";
 		return 0;
 	}
-	if (unlinkat(e->dirfd, e->file, 0) == 0 || errno == ENOENT) {
+	if (unlinkat(e->st.dirfd, e->file, 0) == 0 || errno == ENOENT) {
 		*note = "; cannot rewrite the record, removed it";
 		return 0;
 	}
@@ -393,16 +365,21 @@ enum offline_result offline_check(const char *state_dir, const char *identifier,
 		snprintf(msg, msgsize, "the clock is not set");
 		return OFFLINE_ERROR;
 	}
-	int o = entry_open(&e, state_dir, identifier, 0, msg, msgsize);
+	int o = entry_open(&e, state_dir, identifier, false, msg, msgsize);
 	if (o == -2) {
 		snprintf(msg, msgsize, "no offline record (no %s)", state_dir);
 		return OFFLINE_NONE;
 	}
 	if (o != 0)
 		return OFFLINE_ERROR;
+	if (!entry_present(&e)) {
+		snprintf(msg, msgsize, "no offline record");
+		entry_close(&e);
+		return OFFLINE_NONE;
+	}
 	/* Held through the hash and the rewrite: concurrent guesses are counted
 	 * one after the other, never lost. */
-	if (entry_lock(&e, OFFLINE_LOCK_WAIT_MS, msg, msgsize) != 0) {
+	if (entry_lock(&e, msg, msgsize) != 0) {
 		res = OFFLINE_ERROR;
 		goto out;
 	}
@@ -424,7 +401,7 @@ enum offline_result offline_check(const char *state_dir, const char *identifier,
 		goto out;
 	}
 	if (res == OFFLINE_CORRUPT) {
-		int gone = unlinkat(e.dirfd, e.file, 0) == 0 || errno == ENOENT;
+		int gone = unlinkat(e.st.dirfd, e.file, 0) == 0 || errno == ENOENT;
 		snprintf(msg, msgsize, "offline record %s/%s: %s; %s", e.dir, e.file, why,
 			 gone ? "removed, not trusted" : "not trusted, and cannot remove it");
 		goto out;
@@ -439,7 +416,7 @@ enum offline_result offline_check(const char *state_dir, const char *identifier,
 	iso_time(t1, sizeof t1, rec.created);
 	iso_time(t2, sizeof t2, expires);
 	if ((long long)now >= expires) {
-		unlinkat(e.dirfd, e.file, 0);
+		unlinkat(e.st.dirfd, e.file, 0);
 		snprintf(msg, msgsize, "offline record from %s expired at %s; removed", t1, t2);
 		res = OFFLINE_EXPIRED;
 		goto out;
@@ -493,16 +470,20 @@ int offline_forget(const char *state_dir, const char *identifier, char *msg, siz
 	char busy[200] = "";
 
 	msg[0] = '\0';
-	int o = entry_open(&e, state_dir, identifier, 0, msg, msgsize);
+	int o = entry_open(&e, state_dir, identifier, false, msg, msgsize);
 	if (o == -2)
 		return 0;
 	if (o != 0)
 		return -1;
+	if (!entry_present(&e)) {
+		entry_close(&e);
+		return 0;
+	}
 	/* Removing needs no lock, but with it a check in progress cannot write
 	 * the record back after us. Busy past the wait: remove it anyway. */
-	entry_lock(&e, OFFLINE_LOCK_WAIT_MS, busy, sizeof busy);
+	entry_lock(&e, busy, sizeof busy);
 	int rc = 0;
-	if (unlinkat(e.dirfd, e.file, 0) != 0 && errno != ENOENT) {
+	if (unlinkat(e.st.dirfd, e.file, 0) != 0 && errno != ENOENT) {
 		snprintf(msg, msgsize, "%s/%s: %s", e.dir, e.file, strerror(errno));
 		rc = -1;
 	}

@@ -18,8 +18,6 @@
  * login.defs (YESCRYPT_COST_FACTOR) use for /etc/shadow. Records made with
  * other parameters are not trusted. */
 #define OFFLINE_YESCRYPT_COST 5UL
-/* How long a login waits for a concurrent login of the same identifier. */
-#define OFFLINE_LOCK_WAIT_MS 5000L
 
 /* Ordered so that a zeroed or forgotten result is never OFFLINE_OK. */
 enum offline_result {

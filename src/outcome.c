@@ -58,7 +58,7 @@ const struct outcome_info *outcome_info(enum outcome o)
 	return &outcomes[o];
 }
 
-/* Clerk error codes (FAPI-NOTES section 6) that mean something specific,
+/* Clerk error codes that mean something specific,
  * with what an administrator should change where the code says the
  * configuration (or a proxy) is wrong. */
 static const struct {
@@ -116,7 +116,7 @@ enum outcome outcome_from_error(const char *code, long http_status)
 	return OUTCOME_BAD_RESPONSE;
 }
 
-/* Statuses FAPI-NOTES section 5 lists; all but "complete" need a step this
+/* The sign-in statuses Clerk documents; all but "complete" need a step this
  * module does not take yet. Anything else is unknown: fail closed. */
 static const char *const known_incomplete[] = {
 	"needs_identifier",   "needs_first_factor", "needs_second_factor",

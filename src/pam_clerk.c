@@ -5,7 +5,6 @@
 
 #include "account.h"
 #include "buf.h"
-#include "clerk.h"
 #include "conf.h"
 #include "http.h"
 #include "login.h"
@@ -30,7 +29,7 @@
 
 /* What authenticate leaves for setcred, acct_mgmt and the session stage
  * in this handle. Copied into children when the host forks; never holds a
- * connection or TLS state (PAM-NOTES 5). */
+ * connection or TLS state: a forked child must not share them. */
 struct login_data {
 	int retval;
 	char user[LOGIN_IDENTIFIER_MAX];
@@ -121,18 +120,6 @@ static time_t wall_clock(void *ctx)
 	return time(NULL);
 }
 
-/* The connection of one pam_sm_* call: made and freed inside it, never
- * kept across calls or forks. NULL when out of memory. */
-static struct http_conn *conn_for(const struct conf *cfg)
-{
-	struct http_options opt = { .cafile = cfg->cafile,
-				    .capath = cfg->capath,
-				    .proxy = cfg->proxy,
-				    .connect_timeout_ms = cfg->connect_timeout * 1000,
-				    .user_agent = "pam_clerk/" PACKAGE_VERSION };
-	return http_conn_new(&opt);
-}
-
 static void export_env(pam_handle_t *pamh, const struct login_result *res)
 {
 	for (size_t i = 0; i < res->n_env; i++) {
@@ -164,7 +151,7 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct conf *cfg)
 		return rc;
 	}
 	struct login_host host = { ask_user, log_line, wall_clock, pamh };
-	struct http_conn *conn = conn_for(cfg);
+	struct http_conn *conn = login_conn_new(cfg);
 	struct login_result res;
 	login_run(cfg, user, password, conn, &host, &res);
 	http_conn_free(conn);
@@ -255,7 +242,7 @@ EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char 
 	} else if (cfg.secret_key_file == NULL) {
 		a.pam_code = PAM_IGNORE;
 	} else {
-		struct http_conn *conn = conn_for(&cfg);
+		struct http_conn *conn = login_conn_new(&cfg);
 		account_check_backend(&cfg, conn, user, &a);
 		http_conn_free(conn);
 		if (a.config_error)
@@ -291,13 +278,9 @@ EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const c
 	struct conf cfg;
 	if (load_conf(pamh, &cfg, argc, argv) != PAM_SUCCESS)
 		return PAM_SUCCESS; /* logged; closing must not fail the logout */
-	struct http_conn *conn = conn_for(&cfg);
-	struct budget budget;
-	budget_start(&budget, cfg.timeout * 1000);
-	struct clerk_client client = { cfg.frontend_api, cfg.api_version, conn, &budget };
-	char why[300] = "out of memory", s_why[400];
-	if (conn != NULL &&
-	    clerk_end_session(&client, d->client_token, d->session_id, why, sizeof why) == 0)
+	struct http_conn *conn = login_conn_new(&cfg);
+	char why[300], s_why[400];
+	if (login_end_session(&cfg, conn, d->client_token, d->session_id, why, sizeof why) == 0)
 		pam_syslog(pamh, LOG_INFO, "session %s ended", d->session_id);
 	else
 		pam_syslog(pamh, LOG_WARNING, "session %s not ended: %s", d->session_id,

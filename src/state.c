@@ -15,11 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TOKEN_FILE_MAX (16 * 1024)
-#define MAGIC	       "pam_clerk client v1\n"
-#define FILE_NAME_MAX  80 /* "<64 hex>.token" and the like */
-
-int state_name(const char *identifier, char out[65])
+/* The hex SHA-256 of an identifier. 0 or -1. */
+static int state_name(const char *identifier, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
@@ -30,14 +27,14 @@ int state_name(const char *identifier, char out[65])
 	return 0;
 }
 
-/* Only the user running us may own or read anything here, and a file must
- * not be a hard link to some other file. */
+/* Only root or the user running us may own anything here, nobody else may
+ * read it, and a file must not be a hard link to some other file. */
 static const char *unsafe(const struct stat *st, int want_dir)
 {
 	if (want_dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode))
 		return want_dir ? "not a directory" : "not a regular file";
-	if (st->st_uid != geteuid())
-		return "not owned by the user running the login";
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return "not owned by root or the user running the login";
 	if (st->st_mode & (S_IRWXG | S_IRWXO))
 		return want_dir ? "accessible to group or others (want 0700)"
 				: "accessible to group or others (want 0600)";
@@ -78,12 +75,15 @@ int state_dir_open(const char *dir, char *err, size_t errsize)
 	return fd;
 }
 
-int state_lock_file(int dirfd, const char *name, long wait_ms, char *err, size_t errsize)
+int state_private_open(int dirfd, const char *name, int flags, char *err, size_t errsize)
 {
 	struct stat sb;
-	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd < 0) {
-		snprintf(err, errsize, "%s: %s", name, strerror(errno));
+		if (errno == ENOENT && (flags & O_CREAT) == 0)
+			return -2;
+		snprintf(err, errsize, "%s: %s", name,
+			 errno == ELOOP ? "a symbolic link" : strerror(errno));
 		return -1;
 	}
 	const char *why = fstat(fd, &sb) != 0 ? "cannot stat" : unsafe(&sb, 0);
@@ -92,69 +92,69 @@ int state_lock_file(int dirfd, const char *name, long wait_ms, char *err, size_t
 		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+void state_file_name(const struct state *st, const char *suffix, char *out, size_t outsize)
+{
+	snprintf(out, outsize, "%s%s", st->name, suffix);
+}
+
+int state_open(struct state *st, const char *dir, const char *identifier, bool create, char *err,
+	       size_t errsize)
+{
+	struct stat sb;
+	st->dirfd = st->lockfd = -1;
+	if (dir == NULL || dir[0] == '\0' || identifier == NULL || identifier[0] == '\0') {
+		snprintf(err, errsize, "no state_dir or no identifier");
+		return -1;
+	}
+	if (state_name(identifier, st->name) != 0) {
+		snprintf(err, errsize, "cannot hash the identifier");
+		return -1;
+	}
+	if (!create && lstat(dir, &sb) != 0 && errno == ENOENT)
+		return -2;
+	st->dirfd = state_dir_open(dir, err, errsize);
+	return st->dirfd >= 0 ? 0 : -1;
+}
+
+int state_lock(struct state *st, long wait_ms, char *err, size_t errsize)
+{
+	char lock[80];
+	if (st->lockfd >= 0)
+		return 0;
+	if (st->dirfd < 0)
+		return -1;
+	state_file_name(st, ".lock", lock, sizeof lock);
+	int fd = state_private_open(st->dirfd, lock, O_RDWR | O_CREAT, err, errsize);
+	if (fd < 0)
+		return -1;
 	long waited = 0;
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= wait_ms) {
-			snprintf(err, errsize, "%s: busy", name);
+			snprintf(err, errsize, "%s: busy", lock);
 			close(fd);
 			return -1;
 		}
 		sleep_ms(20);
 		waited += 20;
 	}
-	return fd;
-}
-
-/* The identifier's client file: "<hex name>.token". */
-static void token_file(const struct state *st, char file[FILE_NAME_MAX])
-{
-	snprintf(file, FILE_NAME_MAX, "%s.token", st->name);
-}
-
-int state_open(struct state *st, const char *dir, const char *identifier, char *err, size_t errsize)
-{
-	st->dirfd = st->lockfd = -1;
-	if (state_name(identifier, st->name) != 0) {
-		snprintf(err, errsize, "cannot hash the identifier");
-		return -1;
-	}
-	st->dirfd = state_dir_open(dir, err, errsize);
-	return st->dirfd >= 0 ? 0 : -1;
-}
-
-int state_stored(const struct state *st)
-{
-	char file[FILE_NAME_MAX];
-	struct stat sb;
-	token_file(st, file);
-	return st->dirfd >= 0 && fstatat(st->dirfd, file, &sb, AT_SYMLINK_NOFOLLOW) == 0;
-}
-
-int state_lock(struct state *st, long wait_ms, char *err, size_t errsize)
-{
-	char lock[FILE_NAME_MAX];
-	if (st->lockfd >= 0)
-		return 0;
-	if (st->dirfd < 0)
-		return -1;
-	snprintf(lock, sizeof lock, "%s.lock", st->name);
-	st->lockfd = state_lock_file(st->dirfd, lock, wait_ms, err, errsize);
-	return st->lockfd >= 0 ? 0 : -1;
+	st->lockfd = fd;
+	return 0;
 }
 
 int state_file_read(int dirfd, const char *name, struct buf *out, time_t *mtime, char *err,
 		    size_t errsize)
 {
 	struct stat sb;
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 1;
-		snprintf(err, errsize, "%s: %s", name, strerror(errno));
+	int fd = state_private_open(dirfd, name, O_RDONLY, err, errsize);
+	if (fd == -2)
+		return 1;
+	if (fd < 0)
 		return -1;
-	}
 	memset(&sb, 0, sizeof sb);
-	const char *why = fstat(fd, &sb) != 0 ? "cannot stat" : unsafe(&sb, 0);
+	const char *why = fstat(fd, &sb) != 0 ? "cannot stat" : NULL;
 	if (why == NULL) {
 		char chunk[1024];
 		ssize_t r;
@@ -198,70 +198,6 @@ int state_file_write(int dirfd, const char *name, const char *data, size_t len)
 	}
 	unlinkat(dirfd, tmp, 0);
 	return -1;
-}
-
-static int valid_token(const char *t, size_t n)
-{
-	if (n == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f)
-			return 0;
-	return 1;
-}
-
-char *state_load(struct state *st, char *err, size_t errsize)
-{
-	char file[FILE_NAME_MAX];
-	struct buf b;
-
-	err[0] = '\0';
-	if (st->dirfd < 0 || st->lockfd < 0)
-		return NULL;
-	token_file(st, file);
-	buf_init(&b, TOKEN_FILE_MAX);
-	int rc = state_file_read(st->dirfd, file, &b, NULL, err, errsize);
-	size_t magic = sizeof MAGIC - 1;
-	const char *text = buf_str(&b);
-	char *token = NULL;
-	if (rc == 0 && b.len > magic + 1 && memcmp(text, MAGIC, magic) == 0 &&
-	    text[b.len - 1] == '\n' && valid_token(text + magic, b.len - magic - 1))
-		token = strndup(text + magic, b.len - magic - 1);
-	else if (rc == 0)
-		snprintf(err, errsize, "stored client file corrupt; removed");
-	buf_wipe(&b);
-	if (rc < 0 || (rc == 0 && token == NULL)) {
-		if (rc < 0)
-			snprintf(err + strlen(err), errsize - strlen(err), "; removed");
-		state_drop(st);
-	}
-	return token;
-}
-
-int state_save(struct state *st, const char *token)
-{
-	char file[FILE_NAME_MAX];
-	struct buf b;
-	int rc = -1;
-
-	if (st->dirfd < 0 || st->lockfd < 0 || !valid_token(token, strlen(token)))
-		return -1;
-	token_file(st, file);
-	buf_init(&b, TOKEN_FILE_MAX);
-	if (buf_append_str(&b, MAGIC) == 0 && buf_append_str(&b, token) == 0 &&
-	    buf_append(&b, "\n", 1) == 0)
-		rc = state_file_write(st->dirfd, file, b.data, b.len);
-	buf_wipe(&b);
-	return rc;
-}
-
-void state_drop(struct state *st)
-{
-	char file[FILE_NAME_MAX];
-	if (st->dirfd < 0 || st->lockfd < 0)
-		return;
-	token_file(st, file);
-	unlinkat(st->dirfd, file, 0);
 }
 
 void state_close(struct state *st)

@@ -1,4 +1,4 @@
-/* The whole Clerk exchange (src/clerk.c) against a fake transport that
+/* The whole Clerk exchange (src/fapi_sign_in.c, src/fapi_request.c) against a fake transport that
  * answers from the fuzz input: any status, any headers (the client token
  * in Authorization, Retry-After, the trace id, the dev-browser token), any
  * body, any transport failure; and a fake user who types codes from the
@@ -25,7 +25,7 @@
 #include "fuzz.h"
 
 #include "buf.h"
-#include "clerk.h"
+#include "fapi_sign_in.h"
 #include "http.h"
 
 #include <stdbool.h>
@@ -287,13 +287,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http_conn conn = { fake_perform, NULL };
 	struct budget budget;
 	budget_start(&budget, TIMEOUT_MS);
-	struct clerk_client c = {
+	struct fapi_client c = {
 		.fapi_url = FAPI_URL,
 		.api_version = "2026-05-12",
 		.conn = &conn,
 		.budget = &budget,
 	};
-	struct clerk_login l = {
+	struct sign_in_params l = {
 		.identifier = "alice@example.com",
 		.password = PASSWORD,
 		.factor = factors[(setup >> 3) % 5],
@@ -312,10 +312,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(stored != NULL);
 		remember_token(stored);
 	}
-	struct clerk_result r;
-	clerk_result_init(&r, stored);
+	struct sign_in_result r;
+	sign_in_result_init(&r, stored);
 	F.in_exchange = 1;
-	enum outcome o = clerk_login(&c, &l, &r);
+	enum outcome o = fapi_sign_in(&c, &l, &r);
 	F.in_exchange = 0;
 
 	FUZZ_CHECK(o == r.outcome && (int)o >= 0 && o < OUTCOME_COUNT);
@@ -340,7 +340,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r.client_reusable)
 		FUZZ_CHECK(o == OUTCOME_SUCCESS && l.keep_client);
 
-	clerk_result_clear(&r);
+	sign_in_result_clear(&r);
 	FUZZ_CHECK(r.client_token == NULL && r.session_jwt == NULL && r.answer.session_jwt == NULL);
 	for (size_t i = 0; i < F.ntokens; i++)
 		free(F.tokens[i]);

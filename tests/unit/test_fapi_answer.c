@@ -36,7 +36,7 @@ void __wrap_free(void *p)
 
 /* --- answers ------------------------------------------------------------- */
 
-/* The 200 answer of FAPI-NOTES section 5, verbatim. */
+/* A complete 200 sign-in answer, in full, as Clerk sends it. */
 #define NOTES_COMPLETE                                                                             \
 	"{\"response\": {\"object\":\"sign_in_attempt\",\"id\":\"sia_1\",\"status\":\"complete\"," \
 	"\"identifier\":\"alice@example.com\",\n"                                                  \
@@ -354,7 +354,7 @@ static void test_error_lockout(void **state)
 	assert_int_equal(a.lockout_seconds, 900);
 	fapi_answer_clear(&a);
 
-	/* Both: errors[0].meta first (FAPI-NOTES section 6). */
+	/* Both: errors[0].meta first. */
 	expect_ok("{\"errors\":[{\"code\":\"user_locked\",\"meta\":{\"lockout_expires_in_seconds\":"
 		  "60}}],"
 		  "\"meta\":{\"lockout_expires_in_seconds\":900}}",

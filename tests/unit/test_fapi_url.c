@@ -1,5 +1,5 @@
 /* Unit tests for fapi_url.c: the Frontend API base URL from a publishable
- * key (FAPI-NOTES section 1) or from a configured URL. */
+ * key or from a configured URL. */
 #include "config.h"
 
 #include <stdarg.h>

@@ -112,7 +112,7 @@ static void test_fields_joined(void **state)
 	assert_int_equal(form_add(&b, "strategy", "password"), 0);
 	assert_int_equal(form_add(&b, "identifier", "alice@example.com"), 0);
 	assert_int_equal(form_add(&b, "password", "s3cret"), 0);
-	/* The body of FAPI-NOTES section 5. */
+	/* The body of a password sign-in. */
 	assert_string_equal(buf_str(&b),
 			    "strategy=password&identifier=alice%40example.com&password=s3cret");
 	buf_wipe(&b);
@@ -199,7 +199,7 @@ static void test_cap_refused(void **state)
 	assert_true(b.len <= 10);
 	buf_wipe(&b);
 
-	/* A long password against the 64 KiB body cap clerk.c uses. */
+	/* A long password against the 64 KiB body cap fapi_sign_in.c uses. */
 	static char huge[30000];
 	memset(huge, ' ', sizeof huge - 1);
 	buf_init(&b, 64 * 1024);

@@ -53,7 +53,7 @@ static const struct {
 };
 
 /* Every error code outcome.c names, with the HTTP status of the catalogue
- * (FAPI-NOTES section 6) and the outcome it must give. */
+ * and the outcome it must give. */
 static const struct {
 	const char *code;
 	long http;
@@ -330,7 +330,7 @@ static void test_status_complete(void **state)
 static void test_status_known_incomplete(void **state)
 {
 	(void)state;
-	/* FAPI-NOTES section 5, every status but complete and abandoned. */
+	/* Every documented status but complete and abandoned. */
 	static const char *const st[] = {
 		"needs_identifier",   "needs_first_factor", "needs_second_factor",
 		"needs_client_trust", "needs_new_password", "needs_protect_check",

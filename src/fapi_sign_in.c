@@ -1,8 +1,9 @@
 #include "config.h"
 
-#include "clerk.h"
+#include "fapi_sign_in.h"
 
 #include "buf.h"
+#include "fapi_request.h"
 #include "form.h"
 
 #include <stdio.h>
@@ -10,200 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-#define URL_MAX		2048
-#define DEV_BROWSER_MAX 4096
 #define BODY_MAX	(64 * 1024)
 #define CODE_MAX	64
 #define STEPS_MAX	6  /* sign-in steps (first factor, second factor, ...) */
 #define RETRY_AFTER_MAX 10 /* seconds we will wait out a 429 on a code */
-
-/* What one sign-in conversation with FAPI carries from request to
- * request: the dev-browser token, and whether Device Trust was asked. */
-struct sign_in_ctx {
-	const struct clerk_client *c;
-	const struct clerk_login *l;
-	struct clerk_result *r;
-	char *db_jwt;	  /* dev-browser token, NULL until the handshake */
-	bool trust_asked; /* Clerk made this client prove itself (Device Trust) */
-};
-
-/* Move a secret header value into its slot, wiping what was there. */
-static void take_secret(char **slot, char **from)
-{
-	if (*from == NULL)
-		return;
-	secret_free(*slot);
-	*slot = *from;
-	*from = NULL;
-}
-
-static bool visible_ascii(const char *s)
-{
-	for (; *s; s++)
-		if (*s <= 0x20 || *s >= 0x7f)
-			return false;
-	return true;
-}
-
-static long parse_retry_after(const char *v)
-{
-	if (v == NULL || *v < '0' || *v > '9' || strlen(v) > 9)
-		return -1;
-	char *end;
-	long s = strtol(v, &end, 10);
-	return *end == '\0' ? s : -1;
-}
-
-/* One FAPI request with everything native mode needs on every request.
- * body NULL and method NULL is a GET. Returns the transport outcome
- * (SUCCESS = an HTTP answer arrived). */
-static enum outcome fapi_request(struct sign_in_ctx *x, const char *method, const char *path,
-				 const char *body, size_t body_len, struct http_response *resp)
-{
-	const struct clerk_client *c = x->c;
-	struct clerk_result *r = x->r;
-	struct buf url, auth;
-	char version[64];
-	enum outcome o = OUTCOME_INTERNAL_ERROR;
-
-	buf_init(&url, URL_MAX);
-	buf_init(&auth, HTTP_BODY_MAX);
-	memset(resp, 0, sizeof *resp);
-	long left = budget_left_ms(c->budget);
-	if (left <= 0) {
-		snprintf(r->detail, sizeof r->detail, "time budget used up before %s", path);
-		return OUTCOME_TIMEOUT;
-	}
-	/* Never send Origin: with Authorization it is a 400 (FAPI-NOTES 2). An
-	 * empty Authorization ("Name;" in http.h) asks for a new client. */
-	if (buf_append_str(&url, c->fapi_url) != 0 || buf_append_str(&url, path) != 0 ||
-	    buf_append_str(&url, "?_is_native=1") != 0 ||
-	    (x->db_jwt != NULL &&
-	     (buf_append(&url, "&", 1) != 0 || form_add(&url, "__clerk_db_jwt", x->db_jwt) != 0)) ||
-	    (r->client_token != NULL && r->client_token[0] != '\0'
-		     ? buf_append_str(&auth, "Authorization: ") != 0 ||
-			       buf_append_str(&auth, r->client_token) != 0
-		     : buf_append_str(&auth, "Authorization;") != 0)) {
-		snprintf(r->detail, sizeof r->detail, "request too large");
-		goto out;
-	}
-	snprintf(version, sizeof version, "Clerk-API-Version: %s", c->api_version);
-	const char *headers[] = { version, buf_str(&auth),
-				  "Content-Type: application/x-www-form-urlencoded", NULL };
-	struct http_request req = { method, buf_str(&url), headers, body, body_len, left };
-	char err[256];
-	r->requests++;
-	enum http_result h = http_perform(c->conn, &req, resp, err, sizeof err);
-	o = outcome_from_transport(h);
-	if (h != HTTP_OK) {
-		snprintf(r->detail, sizeof r->detail, "%s: %.200s", path, err);
-		goto out;
-	}
-	r->http_status = resp->status;
-	/* The client token may rotate on any answer: always keep the newest. One
-	 * we could not send back as it is (not visible ASCII: a folded or
-	 * injected header) makes the whole answer suspect. */
-	if (resp->authorization != NULL && !visible_ascii(resp->authorization)) {
-		snprintf(r->detail, sizeof r->detail, "%s: malformed client token in the answer",
-			 path);
-		o = OUTCOME_BAD_RESPONSE;
-		goto out;
-	}
-	take_secret(&r->client_token, &resp->authorization);
-	take_secret(&x->db_jwt, &resp->db_jwt);
-out:
-	buf_wipe(&url);
-	buf_wipe(&auth);
-	return o;
-}
-
-/* Turn one HTTP answer carrying a sign-in (or an error) into an outcome;
- * r->answer holds what it said. */
-static enum outcome judge_answer(struct sign_in_ctx *x, const struct http_response *resp)
-{
-	struct clerk_result *r = x->r;
-	struct fapi_answer *a = &r->answer;
-	long st = resp->status;
-	char err[200] = "";
-
-	fapi_answer_clear(a);
-	r->retry_after = -1; /* only this answer's Retry-After counts */
-	int parsed = st >= 300 && st < 400
-			     ? -1
-			     : fapi_parse_sign_in(buf_str(&resp->body), resp->body.len, st, a, err,
-						  sizeof err);
-	if (a->trace_id[0] == '\0' && resp->trace_id != NULL)
-		snprintf(a->trace_id, sizeof a->trace_id, "%s", resp->trace_id);
-
-	if (st >= 500 || st == 429) {
-		/* Whatever the body says, the service is unwell or busy. */
-		r->retry_after = parse_retry_after(resp->retry_after);
-		snprintf(r->detail, sizeof r->detail, "HTTP %ld", st);
-		return st == 429 ? OUTCOME_RATE_LIMITED : OUTCOME_SERVER_ERROR;
-	}
-	if (st >= 300 && st < 400) {
-		snprintf(r->detail, sizeof r->detail, "HTTP %ld redirect, not followed", st);
-		return OUTCOME_BAD_RESPONSE;
-	}
-	if (parsed != 0) {
-		snprintf(r->detail, sizeof r->detail, "HTTP %ld: %s", st, err);
-		return OUTCOME_BAD_RESPONSE;
-	}
-	if (st >= 400) {
-		snprintf(r->detail, sizeof r->detail, "HTTP %ld %.200s", st, a->error_message);
-		return outcome_from_error(a->error_code, st);
-	}
-	if (st != 200) {
-		snprintf(r->detail, sizeof r->detail, "HTTP %ld is not a sign-in answer", st);
-		return OUTCOME_BAD_RESPONSE;
-	}
-	snprintf(r->detail, sizeof r->detail, "sign-in status %s", a->sign_in_status);
-	return outcome_from_sign_in_status(a->sign_in_status);
-}
-
-/* A development instance may refuse us until we hold a dev-browser token
- * (FAPI-NOTES 3). Returns 0 once one is held. */
-static int dev_browser_handshake(struct sign_in_ctx *x)
-{
-	struct http_response resp;
-	char id[DEV_BROWSER_MAX];
-	char err[128];
-	int rc = -1;
-	enum outcome o = fapi_request(x, NULL, "/v1/dev_browser", "", 0, &resp);
-	if (o != OUTCOME_SUCCESS) {
-		x->r->outcome = o;
-	} else if (resp.status != 200 ||
-		   fapi_parse_dev_browser(buf_str(&resp.body), resp.body.len, id, sizeof id, err,
-					  sizeof err) != 0) {
-		snprintf(x->r->detail, sizeof x->r->detail,
-			 "dev-browser handshake failed (HTTP %ld)", resp.status);
-		x->r->outcome = resp.status >= 500 ? OUTCOME_SERVER_ERROR : OUTCOME_MISCONFIGURED;
-	} else {
-		secret_free(x->db_jwt);
-		x->db_jwt = strdup(id);
-		rc = x->db_jwt != NULL ? 0 : -1;
-		explicit_bzero(id, sizeof id);
-	}
-	http_response_free(&resp);
-	return rc;
-}
-
-/* POST a sign-in step and judge the answer. Repeated once after the
- * dev-browser handshake: FAPI refused it before looking at its content. */
-static enum outcome sign_in_step(struct sign_in_ctx *x, const char *path, const struct buf *body)
-{
-	struct clerk_result *r = x->r;
-	for (int handshakes = 0;; handshakes++) {
-		struct http_response resp;
-		r->outcome = fapi_request(x, NULL, path, buf_str(body), body->len, &resp);
-		if (r->outcome == OUTCOME_SUCCESS)
-			r->outcome = judge_answer(x, &resp);
-		http_response_free(&resp);
-		if (strcmp(r->answer.error_code, "dev_browser_unauthenticated") != 0 ||
-		    handshakes > 0 || dev_browser_handshake(x) != 0)
-			return r->outcome;
-	}
-}
 
 static int build_path(char *out, size_t n, const char *sign_in_id, const char *action)
 {
@@ -309,8 +120,8 @@ static enum outcome attempt_code(struct sign_in_ctx *x, const char *path, const 
  * takes one, max_tries wrong ones, or something else ends it. */
 static enum outcome second_factor(struct sign_in_ctx *x)
 {
-	struct clerk_result *r = x->r;
-	const struct clerk_login *l = x->l;
+	struct sign_in_result *r = x->r;
+	const struct sign_in_params *l = x->l;
 	char sign_in_id[FAPI_ID_MAX], path[256], prompt[400];
 	struct fapi_factor f;
 	const char *note = "";
@@ -409,7 +220,8 @@ static enum outcome first_factor_password(struct sign_in_ctx *x)
 }
 
 /* Remove the client's sessions (keeping the client and its device trust),
- * so that reusing it can never skip the password (FAPI-NOTES 10). */
+ * so that reusing it can never skip the password: a client with a live
+ * session would sign in again without one. */
 static int remove_sessions(struct sign_in_ctx *x)
 {
 	struct http_response resp;
@@ -422,7 +234,7 @@ static int remove_sessions(struct sign_in_ctx *x)
 /* POST path (no body fields but those given) and take the JWT it answers. */
 static enum outcome mint_token(struct sign_in_ctx *x, const char *path, const char *org)
 {
-	struct clerk_result *r = x->r;
+	struct sign_in_result *r = x->r;
 	struct http_response resp;
 	struct buf body;
 	char err[160];
@@ -479,8 +291,8 @@ static enum outcome touch_org(struct sign_in_ctx *x, const char *path, const cha
  * account stage decides. */
 static enum outcome session_token(struct sign_in_ctx *x)
 {
-	struct clerk_result *r = x->r;
-	const struct clerk_login *l = x->l;
+	struct sign_in_result *r = x->r;
+	const struct sign_in_params *l = x->l;
 	char base[300], path[400];
 	snprintf(base, sizeof base, "/v1/client/sessions/%s", r->session_id);
 	const char *org = l->organization;
@@ -548,7 +360,7 @@ static int is_stale_client(const char *code)
 	return strcmp(code, "authentication_invalid") == 0 || strcmp(code, "signed_out") == 0;
 }
 
-void clerk_result_init(struct clerk_result *r, char *client_token)
+void sign_in_result_init(struct sign_in_result *r, char *client_token)
 {
 	memset(r, 0, sizeof *r);
 	r->retry_after = -1;
@@ -557,8 +369,8 @@ void clerk_result_init(struct clerk_result *r, char *client_token)
 	r->client_token = client_token;
 }
 
-enum outcome clerk_login(const struct clerk_client *c, const struct clerk_login *l,
-			 struct clerk_result *r)
+enum outcome fapi_sign_in(const struct fapi_client *c, const struct sign_in_params *l,
+			  struct sign_in_result *r)
 {
 	struct sign_in_ctx x = { c, l, r, NULL, false };
 	r->used_stored_token = r->client_token != NULL;
@@ -605,7 +417,7 @@ enum outcome clerk_login(const struct clerk_client *c, const struct clerk_login 
 	return o;
 }
 
-void clerk_result_clear(struct clerk_result *r)
+void sign_in_result_clear(struct sign_in_result *r)
 {
 	fapi_answer_clear(&r->answer);
 	secret_free(r->client_token);
@@ -613,19 +425,19 @@ void clerk_result_clear(struct clerk_result *r)
 	r->client_token = r->session_jwt = NULL;
 }
 
-int clerk_end_session(const struct clerk_client *c, const char *client_token,
-		      const char *session_id, char *err, size_t errsize)
+int fapi_end_session(const struct fapi_client *c, const char *client_token, const char *session_id,
+		     char *err, size_t errsize)
 {
-	struct clerk_login none = { 0 };
-	struct clerk_result r;
+	struct sign_in_params none = { 0 };
+	struct sign_in_result r;
 	char *token = strdup(client_token);
 	if (token == NULL)
 		return -1;
-	clerk_result_init(&r, token);
+	sign_in_result_init(&r, token);
 	struct sign_in_ctx x = { c, &none, &r, NULL, false };
 	int rc = end_session(&x, session_id);
 	if (rc != 0)
 		snprintf(err, errsize, "%s", r.detail[0] ? r.detail : "FAPI refused to end it");
-	clerk_result_clear(&r);
+	sign_in_result_clear(&r);
 	return rc;
 }

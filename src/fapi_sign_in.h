@@ -1,10 +1,10 @@
 /* The Clerk Frontend API client: a password sign-in in native mode
- * (FAPI-NOTES sections 2-7), with the further steps Clerk may ask for
+ * (?_is_native=1, the client in Authorization), with the further steps Clerk may ask for
  * (first-factor password, second factors, Device Trust codes) and the
  * dev-browser handshake a development instance may demand. PAM-free: the
  * caller supplies how to ask the user. */
-#ifndef PAM_CLERK_CLERK_H
-#define PAM_CLERK_CLERK_H
+#ifndef PAM_CLERK_FAPI_SIGN_IN_H
+#define PAM_CLERK_FAPI_SIGN_IN_H
 
 #include "budget.h"
 #include "fapi_answer.h"
@@ -13,7 +13,7 @@
 
 #include <stdbool.h>
 
-struct clerk_client {
+struct fapi_client {
 	const char *fapi_url;	 /* https://host[:port] */
 	const char *api_version; /* Clerk-API-Version */
 	struct http_conn *conn;	 /* the PAM call's connection */
@@ -22,9 +22,9 @@ struct clerk_client {
 
 /* Ask the user; *answer is malloc'd (the caller wipes it). 0, or -1 when
  * the conversation cannot ask (non-interactive, sshd password mode). */
-typedef int (*clerk_ask_fn)(void *ctx, const char *prompt, char **answer);
+typedef int (*fapi_ask_fn)(void *ctx, const char *prompt, char **answer);
 
-struct clerk_login {
+struct sign_in_params {
 	const char *identifier;
 	const char *password;
 	const char *factor;	  /* preferred second-factor strategy, or NULL */
@@ -34,11 +34,11 @@ struct clerk_login {
 	const char *organization; /* org_... or slug to make active, or NULL */
 	const char *jwt_template; /* mint the token from this template, or NULL */
 	bool end_now;		  /* end the session right after authentication */
-	clerk_ask_fn ask;
+	fapi_ask_fn ask;
 	void *ask_ctx;
 };
 
-struct clerk_result {
+struct sign_in_result {
 	enum outcome outcome;
 	long http_status; /* of the last answer, 0 if none */
 	int requests;	  /* FAPI requests made */
@@ -60,17 +60,17 @@ struct clerk_result {
 };
 
 /* Prepare r: zero it, with client_token (owned by r from now on) to reuse. */
-void clerk_result_init(struct clerk_result *r, char *client_token);
+void sign_in_result_init(struct sign_in_result *r, char *client_token);
 
 /* Sign in; fills r and returns r->outcome. */
-enum outcome clerk_login(const struct clerk_client *c, const struct clerk_login *l,
-			 struct clerk_result *r);
+enum outcome fapi_sign_in(const struct fapi_client *c, const struct sign_in_params *l,
+			  struct sign_in_result *r);
 
-void clerk_result_clear(struct clerk_result *r);
+void sign_in_result_clear(struct sign_in_result *r);
 
 /* End a session with the client that holds it (the session stage).
  * Returns 0 when FAPI confirmed it. */
-int clerk_end_session(const struct clerk_client *c, const char *client_token,
-		      const char *session_id, char *err, size_t errsize);
+int fapi_end_session(const struct fapi_client *c, const char *client_token, const char *session_id,
+		     char *err, size_t errsize);
 
 #endif
