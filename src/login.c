@@ -217,8 +217,8 @@ enum outcome login_run(const struct conf *cfg, const char *user, const char *pas
 	if (asked) {
 		struct stored_client sc = { .log = host->log, .log_ctx = host->ctx };
 		char *stored = stored_client_take(&sc, cfg, res->identifier);
-		budget_start(&budget,
-			     cfg->timeout * 1000); /* waiting for the lock is not network time */
+		/* Waiting for the lock was not network time. */
+		budget_start(&budget, cfg->timeout * 1000);
 		struct fapi_client client = { cfg->frontend_api, cfg->api_version, conn, &budget };
 		struct sign_in_params login = {
 			.identifier = res->identifier,
