@@ -3,9 +3,10 @@
 #include "bapi.h"
 
 #include "buf.h"
-#include "state.h"
 #include "form.h"
 #include "json_strict.h"
+#include "outcome.h"
+#include "state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,9 +87,10 @@ static enum bapi_result get(const char *url, struct http_conn *conn, long timeou
 	buf_wipe(&auth);
 	enum bapi_result r = BAPI_BAD;
 	*root = NULL;
-	if (h == HTTP_ERR_CONNECT || h == HTTP_ERR_TIMEOUT || h == HTTP_ERR_TLS)
+	enum outcome t = outcome_from_transport(h); /* the one mapping */
+	if (t == OUTCOME_NETWORK_ERROR || t == OUTCOME_TIMEOUT || t == OUTCOME_TLS_ERROR)
 		r = BAPI_UNAVAILABLE;
-	else if (h != HTTP_OK)
+	else if (t != OUTCOME_SUCCESS)
 		r = BAPI_BAD;
 	else if (resp.status >= 500 || resp.status == 429)
 		r = BAPI_UNAVAILABLE;
