@@ -5,7 +5,7 @@
 # ASan+UBSan; ends with one summary line (tests/summary.py) that counts only
 # this run: the logs of an earlier one are removed first.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 : "${TEST_PYTHON:=/usr/bin/python3}"
 export TEST_PYTHON
 jobs=$(nproc 2>/dev/null || echo 2)
