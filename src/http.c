@@ -106,7 +106,8 @@ static char **kept_slot(struct http_response *resp, size_t i)
 
 /* libcurl hands over one whole header line at a time (LF ends a line, so a
  * bare LF inside a value makes a second line: a kept header that comes
- * twice is refused, and so is a control byte inside a kept value). */
+ * twice is refused, and so are a control byte inside a kept value and a
+ * folded line). */
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
 {
 	struct conn *c = ctx;
@@ -124,6 +125,12 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
 			*kept_slot(resp, i) = NULL;
 		}
 		return n;
+	}
+	/* An obsolete folded line would continue a value we may keep; no
+	 * server of Clerk's folds, so the answer is refused. */
+	if (n > 0 && (data[0] == ' ' || data[0] == '\t')) {
+		c->refused = "a folded response header";
+		return 0;
 	}
 	const char *colon = memchr(data, ':', n);
 	if (colon == NULL)
@@ -295,11 +302,11 @@ static int set_common(struct conn *c)
 	SET(CURLOPT_HTTPPROXYTUNNEL, 1L);
 	SET(CURLOPT_PROXYAUTH, (long)CURLAUTH_BASIC);
 	SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
-	/* No files read or written: netrc, cookies (off without COOKIEFILE),
-	 * HSTS and alt-svc caches. */
+	/* No files read or written: no netrc, no HSTS cache; cookies and
+	 * alt-svc stay off because COOKIEFILE/COOKIEJAR and ALTSVC/ALTSVC_CTRL
+	 * are never set (ALTSVC_CTRL refuses 0). */
 	SET(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
 	SET(CURLOPT_HSTS_CTRL, 0L);
-	SET(CURLOPT_ALTSVC_CTRL, 0L);
 	/* TLS: 1.2 or later, the peer's chain and name verified, no way to
 	 * switch that off. */
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
