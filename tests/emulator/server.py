@@ -322,6 +322,9 @@ class Handler(socketserver.BaseRequestHandler):
             if f is not None:          # hang_tls: TCP accepted, no handshake ever
                 self._hang(raw, f.params["timeout"])
                 return
+        # As real servers do: no Nagle delay on answers written in more than one piece
+        # (TLS 1.3 session tickets, then the answer) that would stall a waiting client.
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         raw.settimeout(HANDSHAKE_TIMEOUT)
         try:
             sock = srv.ctx.wrap_socket(raw, server_side=True)
