@@ -22,6 +22,7 @@
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_result = -1;
+static int system_min_tls; /* openssl.cnf's MinProtocol, 0 when none */
 
 /* Once per process, never cleaned up: the host may use OpenSSL or libcurl
  * itself, and the module stays loaded (-z nodelete).
@@ -39,6 +40,13 @@ static void global_init(void)
 		 OPENSSL_INIT_set_config_filename(settings, path) == 1 &&
 		 OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, settings) == 1;
 	OPENSSL_INIT_free(settings);
+	/* What the system's policy asks of a new context, before libcurl
+	 * lowers the minimum to what CURLOPT_SSLVERSION says. */
+	SSL_CTX *probe = ok ? SSL_CTX_new(TLS_client_method()) : NULL;
+	if (probe != NULL) {
+		system_min_tls = (int)SSL_CTX_get_min_proto_version(probe);
+		SSL_CTX_free(probe);
+	}
 
 	char *keylog = getenv("SSLKEYLOGFILE");
 	char *saved = keylog != NULL ? strdup(keylog) : NULL;
@@ -237,14 +245,18 @@ static void sigpipe_restore(const struct sigpipe_guard *g)
 
 /* ---- the handle ----------------------------------------------------------------------- */
 
-/* OpenSSL's context of each new connection: decrypted records (client
- * tokens, JWTs) are wiped from its buffers. */
+/* OpenSSL's context of each new connection, after libcurl set it up:
+ * decrypted records (client tokens, JWTs) are wiped from its buffers, and
+ * a system minimum stricter than TLS 1.2 (openssl.cnf) stays. */
 static CURLcode on_ssl_ctx(CURL *curl, void *ssl_ctx, void *ctx)
 {
 	(void)curl;
 	(void)ctx;
 	SSL_CTX_set_options(ssl_ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
 					     SSL_OP_CLEANSE_PLAINTEXT);
+	if (system_min_tls > SSL_CTX_get_min_proto_version(ssl_ctx) &&
+	    SSL_CTX_set_min_proto_version(ssl_ctx, system_min_tls) != 1)
+		return CURLE_SSL_CIPHER;
 	return CURLE_OK;
 }
 
