@@ -4,7 +4,7 @@
 
 #include "buf.h"
 #include "fapi_url.h"
-#include "http_wire.h"
+#include "proxy_url.h"
 #include "offline.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
-/* The HTTPS transport: one HTTP/1.1 request per TLS connection, over
- * OpenSSL (tls.c), sockets with deadlines (net.c) and the http_parser
- * library (http_wire.c). Covers PAM-NOTES pitfalls 1-6, 10 and 11 without
- * libcurl: no environment is read, no redirect followed, no signal raised. */
+/* The HTTPS transport over libcurl (http.c): one easy handle per PAM call,
+ * so every request of a login shares one TCP+TLS connection, DNS answer
+ * and TLS session. Covers PAM-NOTES pitfalls 1-6, 10 and 11: no
+ * environment is read, no redirect followed, no signal raised, one budget. */
 #ifndef PAM_CLERK_HTTP_H
 #define PAM_CLERK_HTTP_H
 
@@ -51,7 +51,8 @@ enum http_result {
 	HTTP_ERR_INTERNAL,
 };
 
-/* OpenSSL's process-wide set-up, done once; 0 on success. */
+/* OpenSSL's and libcurl's process-wide set-up, done once and never undone;
+ * 0 on success. */
 int http_global_init(void);
 
 /* The transport of one PAM call: every request of it goes through one
@@ -66,7 +67,12 @@ struct http_conn {
 	void (*free)(struct http_conn *self);
 };
 
-/* The real transport with these options (copied); NULL when out of memory. */
+/* The real transport with these options (copied; the strings they point to
+ * must outlive it): one libcurl easy handle, made at the first request and
+ * cleaned up by http_conn_free, inside the PAM call. Each request's
+ * timeout_ms bounds it whole (CURLOPT_TIMEOUT_MS); a new connection must
+ * be up within min(connect_timeout_ms, timeout_ms). NULL when out of
+ * memory. */
 struct http_conn *http_conn_new(const struct http_options *opt);
 
 static inline enum http_result http_perform(struct http_conn *conn, const struct http_request *req,
@@ -81,8 +87,7 @@ static inline void http_conn_free(struct http_conn *conn)
 		conn->free(conn);
 }
 
-/* In http_wire.c, beside the reading of answers: the fuzz targets' fake
- * transports use it too. */
+/* In http_response.c: the fuzz targets' fake transports use it too. */
 void http_response_free(struct http_response *resp);
 
 #endif

@@ -135,7 +135,7 @@ def test_package_contents(deb):
                 and not p.startswith("/etc/security/")]
     info = subprocess.run(["dpkg-deb", "-f", deb, "Depends"], check=True, capture_output=True,
                           text=True).stdout
-    for dep in ("libpam-runtime", "libssl3", "libhttp-parser2.9", "libjson-c5", "libpam0g", "libc6"):
+    for dep in ("libpam-runtime", "libssl3", "libcurl4", "libjson-c5", "libpam0g", "libc6"):
         assert dep in info, info
     conf = subprocess.run(["dpkg-deb", "--info", deb, "conffiles"], check=True,
                           capture_output=True, text=True).stdout.split()

@@ -1,5 +1,8 @@
-"""HTTPS transport: threaded TLS listeners, a small HTTP/1.1 parser (Connection: close), the
-wire-level faults, and dispatch to the FAPI, the BAPI or the control API."""
+"""HTTPS transport: threaded TLS listeners, a small HTTP/1.1 parser with persistent
+connections (a client may send several requests over one connection, as real Clerk allows;
+every request's log record names its connection), the wire-level faults (which close the
+connection after their answer), and dispatch to the FAPI, the BAPI or the control API."""
+import itertools
 import json
 import socket
 import socketserver
@@ -18,6 +21,8 @@ MAX_HEADER = 64 * 1024
 MAX_BODY = 1024 * 1024
 HANDSHAKE_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
+IDLE_TIMEOUT = 30.0        # an idle persistent connection is closed after this
+MAX_REQUESTS = 100         # requests on one connection, then it is closed
 CONTROL_PREFIX = "/__emulator/"
 
 REASONS = {200: "OK", 204: "No Content", 302: "Found", 301: "Moved Permanently", 307: "Temporary Redirect",
@@ -117,13 +122,16 @@ def http_date():
     return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
 
 
-def head_bytes(status, headers, length):
+def head_bytes(status, headers, length, close=False):
+    """A response head; `close` says the connection ends after this answer."""
     lines = ["HTTP/1.1 %d %s" % (status, REASONS.get(status, "Status"))]
     lines += ["%s: %s" % (k, v) for k, v in headers
               if not (bodyless(status) and k.lower() == "content-type")]
     if not bodyless(status):
         lines.append("Content-Length: %d" % length)
-    lines += ["Connection: close", "Date: " + http_date(), "", ""]
+    if close:
+        lines.append("Connection: close")
+    lines += ["Date: " + http_date(), "", ""]
     return "\r\n".join(lines).encode("iso-8859-1")
 
 
@@ -271,6 +279,7 @@ class Listener(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.fapi_allowed = fapi_allowed
         super().__init__(("127.0.0.1", 0), Handler)
         self.port = self.server_address[1]
+        self.connection_ids = itertools.count(1)   # next() is atomic under the GIL
         self.base_url = "https://127.0.0.1:%d" % self.port
 
     def handle_error(self, request, client_address):
@@ -313,36 +322,38 @@ class Handler(socketserver.BaseRequestHandler):
             if f is not None:          # hang_tls: TCP accepted, no handshake ever
                 self._hang(raw, f.params["timeout"])
                 return
+        # As real servers do: no Nagle delay on answers written in more than one piece
+        # (TLS 1.3 session tickets, then the answer) that would stall a waiting client.
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         raw.settimeout(HANDSHAKE_TIMEOUT)
         try:
             sock = srv.ctx.wrap_socket(raw, server_side=True)
         except (ssl.SSLError, OSError):
             return
+        self.conn_id = "%s-%d" % (srv.name, next(srv.connection_ids))
+        self.sock = sock
         try:
-            sock.settimeout(READ_TIMEOUT)
-            self.sock = sock
-            try:
-                parsed = read_request(sock)
-            except BadRequest as e:
-                self._send_plain(400, "bad request: %s\n" % e)
-                return
-            if parsed is None:
-                return
-            method, target, headers, body = parsed
-            req = Request(method, target, headers, body, srv.name, srv.base_url)
-            if req.path.startswith(CONTROL_PREFIX):
-                if not srv.control_allowed:
-                    self._send_plain(404, "control API not on this listener\n")
+            # One request after another until the client closes, asks to close, goes idle
+            # too long, or a fault (or a bad request) ends the connection.
+            for n in range(MAX_REQUESTS):
+                sock.settimeout(IDLE_TIMEOUT if n else READ_TIMEOUT)
+                self.keep = n + 1 < MAX_REQUESTS
+                try:
+                    parsed = read_request(sock)
+                except BadRequest as e:
+                    self.keep = False
+                    self._send_plain(400, "bad request: %s\n" % e)
                     return
-                status, obj = emu.control_api.handle(method, req.path, body)
-                data = json.dumps(obj).encode("utf-8")
-                sock.sendall(head_bytes(status, [("Content-Type", "application/json")],
-                                        len(data)) + data)
-                return
-            if not srv.fapi_allowed:
-                self._send_plain(404, "only the control API is served here\n")
-                return
-            self._fapi(req)
+                except socket.timeout:
+                    return
+                if parsed is None:
+                    return
+                sock.settimeout(READ_TIMEOUT)
+                if parsed[2].get("connection", "").lower() == "close":
+                    self.keep = False
+                self._one(*parsed)
+                if not self.keep:
+                    return
         except (OSError, ssl.SSLError):
             pass
         finally:
@@ -351,10 +362,29 @@ class Handler(socketserver.BaseRequestHandler):
             except OSError:
                 pass
 
+    def _one(self, method, target, headers, body):
+        srv = self.server
+        emu = srv.emu
+        req = Request(method, target, headers, body, srv.name, srv.base_url)
+        if req.path.startswith(CONTROL_PREFIX):
+            if not srv.control_allowed:
+                self._send_plain(404, "control API not on this listener\n")
+                return
+            status, obj = emu.control_api.handle(method, req.path, body)
+            data = json.dumps(obj).encode("utf-8")
+            self.sock.sendall(head_bytes(status, [("Content-Type", "application/json")],
+                                         len(data), not self.keep) + data)
+            return
+        if not srv.fapi_allowed:
+            self._send_plain(404, "only the control API is served here\n")
+            return
+        self._fapi(req)
+
     # ---- helpers ---------------------------------------------------------------------
     def _send_plain(self, status, text):
         data = text.encode("utf-8")
-        self.sock.sendall(head_bytes(status, [("Content-Type", "text/plain")], len(data)) + data)
+        self.sock.sendall(head_bytes(status, [("Content-Type", "text/plain")], len(data),
+                                     not self.keep) + data)
 
     def _hang(self, sock, timeout):
         """Say nothing until the peer goes, the timeout passes or the emulator stops."""
@@ -384,6 +414,7 @@ class Handler(socketserver.BaseRequestHandler):
                           resp.sign_in_status if resp is not None else None,
                           fault.name if fault is not None else None, api=self.server.api,
                           jwt_faults=getattr(resp, "jwt_faults", None))
+        rec["connection"] = self.conn_id
         emu.reqlog.append(rec)
 
     def _fapi(self, req):
@@ -393,6 +424,8 @@ class Handler(socketserver.BaseRequestHandler):
         fault = emu.faults.take("request", req.method, req.path, api=api)
         app = emu.bapi if api == "bapi" else emu.fapi
         name = fault.name if fault is not None else None
+        if fault is not None and name != "delay":
+            self.keep = False      # a faulted answer ends its connection
         if name == "delay":
             if emu.stop_event.wait(float(fault.params["seconds"])):
                 return
@@ -458,10 +491,10 @@ class Handler(socketserver.BaseRequestHandler):
             resp.body = b""
         self._log(req, resp, fault)
         name = fault.name if fault is not None else None
-        data = head_bytes(resp.status, resp.headers, len(resp.body)) + resp.body
+        data = head_bytes(resp.status, resp.headers, len(resp.body), not self.keep) + resp.body
         sock = self.sock
         if name == "hang_after_headers":
-            sock.sendall(head_bytes(resp.status, resp.headers, len(resp.body)))
+            sock.sendall(head_bytes(resp.status, resp.headers, len(resp.body), True))
             self._hang(sock, fault.params["timeout"])
         elif name == "drip":
             interval = float(fault.params["interval"])
@@ -481,7 +514,7 @@ class Handler(socketserver.BaseRequestHandler):
                     time.sleep(pause)
             _close_notify(sock)
         elif name == "reset_mid_body":
-            head = head_bytes(resp.status, resp.headers, len(resp.body))
+            head = head_bytes(resp.status, resp.headers, len(resp.body), True)
             sock.sendall(head + resp.body[:len(resp.body) // 2])
             time.sleep(0.05)
             _rst_close(sock)
@@ -493,7 +526,7 @@ class Handler(socketserver.BaseRequestHandler):
         prefix = (b'{"response":{"object":"sign_in_attempt","id":"sia_oversized",'
                   b'"status":"complete","padding":"')
         total = max(total, len(prefix))
-        self.sock.sendall(head_bytes(200, resp.headers, total) + prefix)
+        self.sock.sendall(head_bytes(200, resp.headers, total, True) + prefix)
         left = total - len(prefix)
         block = b"A" * 65536
         while left > 0 and not self.server.emu.stop_event.is_set():

@@ -21,7 +21,8 @@ from control import Emulator, EmulatorError
 
 SIGN_INS = "/v1/client/sign_ins"
 REQUEST_TEMPLATE = ("GET /v1/client?_is_native=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                    "Authorization: \r\nClerk-API-Version: 2026-05-12\r\n\r\n")
+                    "Authorization: \r\nClerk-API-Version: 2026-05-12\r\n"
+                    "Connection: close\r\n\r\n")  # the emulator keeps connections otherwise
 
 
 # ---- helpers -------------------------------------------------------------------------------

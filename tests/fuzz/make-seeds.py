@@ -9,7 +9,7 @@ Debian's Python from the top of the checkout:
     /usr/bin/python3 tests/fuzz/make-seeds.py [--clean] [TARGET ...]
 
 Seeds are named seed-<what>; --clean removes the old ones first. With target
-names (http_response, clerk, ...), only their seeds are written. Inputs the
+names (clerk, sign_in, ...), only their seeds are written. Inputs the
 fuzzer found and that were kept (named by their SHA-1) and crash reproducers
 (repro-<what>) are never touched.
 """
@@ -151,40 +151,6 @@ def sign_in_seed(name, c):
     put("sign_in", name, b + c.body)
 
 
-# fuzz_http_response: byte 0 the read size (1..128, or 1 << (b & 15) from
-# 0x80 on), byte 1 the length of a URL, the URL, then the answer's bytes.
-READ_SIZES = [0x00, 0x06, 0x3f, 0x7f, 0x8a, 0x8e]
-FAPI_URL = b"https://clerk.example.com/v1/client/sign_ins?_is_native=1"
-
-
-def response(read_size, answer, url=b""):
-    assert len(url) < 256
-    return bytes([read_size, len(url)]) + url + answer
-
-
-def framed(status, headers, body, framing):
-    """An HTTP/1.1 answer: "length", "chunked" (with an extension) or "close"."""
-    head = "HTTP/1.1 %d %s\r\n" % (status, http.client.responses.get(status, "Whatever"))
-    head += "".join("%s: %s\r\n" % (k, v) for k, v in headers
-                    if k.lower() not in ("content-length", "transfer-encoding", "connection"))
-    if framing == "length":
-        return (head + "Content-Length: %d\r\n\r\n" % len(body)).encode() + body
-    if framing == "chunked":
-        out = (head + "Transfer-Encoding: chunked\r\n\r\n").encode()
-        for i in range(0, len(body), 100):
-            part = body[i:i + 100]
-            out += b"%x%s\r\n" % (len(part), b";n=v" if i == 0 else b"") + part + b"\r\n"
-        return out + b"0\r\nX-Trailer: t\r\n\r\n"
-    return (head + "Connection: close\r\n\r\n").encode() + body
-
-
-def response_seed(name, c):
-    i = sum(name.encode()) % 3
-    answer = framed(c.status, c.headers, c.body, ("length", "chunked", "close")[i])
-    put("http_response", name, response(READ_SIZES[len(name) % len(READ_SIZES)], answer,
-                                        FAPI_URL if i == 0 else b""))
-
-
 def capture_main(emu):
     S = {}
     emu.reset()
@@ -255,14 +221,13 @@ def capture_main(emu):
         S[name] = Capture(emu.sign_in(DEMO, DEMO_PW))
     emu.clear_faults()
 
-    # fuzz_sign_in, fuzz_http_response
+    # fuzz_sign_in
     for name, c in S.items():
         if name in ("jwks",):
             continue
         if name not in ("token", "token_org", "end", "remove_all", "touch", "redirect",
                         "empty_200"):
             sign_in_seed(name, c)
-        response_seed(name, c)
     # fuzz_fapi_token
     for name in ("token", "token_org", "token_badorg"):
         put("fapi_token", name, b"\x01" + S[name].body)
@@ -459,55 +424,6 @@ def hand_written():
     put("bapi", "refused", b"\x00" + bapi(4, b'{"errors":[{"code":"authentication_invalid"}]}'))
     put("bapi", "rate_limited", b"\x01" + bapi(0, users) + bapi(6, b"{}"))
     put("bapi", "no_data", b"\x01" + bapi(0, users) + bapi(0, b'{"total_count":0}'))
-    # fuzz_http_response by hand: the answers of tests/unit/test_http_wire.c,
-    # valid and broken, and URLs (a proxy's too) good and bad.
-    ok = b"HTTP/1.1 200 OK\r\n"
-    for i, (name, answer) in enumerate([
-            ("length", ok + b"Authorization: tok_abc  \r\nRetry-After: 3\r\nX-Clerk-Trace-Id: tr"
-             b"\r\nClerk-Db-Jwt: db\r\nContent-Length: 11\r\n\r\n{\"a\":\"b\"}\nx"),
-            ("chunked", ok + b"Transfer-Encoding: chunked\r\nX-Clerk-Trace-Id: t\r\n\r\n"
-             b"5;name=value;q=\"quoted;ext\"\r\nhello\r\nA\r\n, world!!!\r\n0\r\n"
-             b"X-Trailer: t\r\n\r\n"),
-            ("close", b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\n\r\ndown"),
-            ("http10", b"HTTP/1.0 200 OK\r\n\r\n{}"),
-            ("interim", b"HTTP/1.1 100 Continue\r\nAuthorization: from-100\r\n\r\n"
-             b"HTTP/1.1 103 Early Hints\r\nClerk-Db-Jwt: from-103\r\n\r\n"
-             b"HTTP/1.1 200 OK\r\nClerk-Db-Jwt: final\r\nContent-Length: 2\r\n\r\nok"),
-            ("no_content", b"HTTP/1.1 204 No Content\r\nAUTHORIZATION: t\r\n\r\n"),
-            ("no_content_length", b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"),
-            ("interim_length", b"HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\n"
-             b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
-            ("trailers", ok + b"Authorization: head\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok"
-             b"\r\n0\r\nAuthorization: trailer\r\nRetry-After: 99\r\n\r\n"),
-            ("folded", ok + b"Authorization: a\r\n b\r\nContent-Length: 0\r\n\r\n"),
-            ("cr_in_status", b"HTTP/1.1 200 OK\rXAuthorization: x\r\nContent-Length: 2\r\n\r\nok"),
-            ("trailing_bytes", ok + b"Content-Length: 2\r\n\r\nokHTTP/1.1 500 X\r\n\r\n"),
-            ("bare_lf", b"HTTP/1.1 200 OK\nauthorization:\ta \nContent-Length: 2\n\nok"),
-            ("repeated", ok + b"Authorization: a\r\nauthorization: b\r\nContent-Length: 0\r\n\r\n"),
-            ("connect", b"HTTP/1.1 200 Connection established\r\nContent-Length: 9\r\n\r\n"
-             b"\x16\x03"),
-            ("two_lengths", ok + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\nhi!"),
-            ("length_and_chunked", ok + b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n"
-             b"\r\n2\r\nhi\r\n0\r\n\r\n"),
-            ("bad_chunk", ok + b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhi\r\n"),
-            ("huge_chunk", ok + b"Transfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nhi"),
-            ("too_long", ok + b"Content-Length: 1048577\r\n\r\nab"),
-            ("switching", b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n"),
-            ("http2", b"HTTP/2.0 200 OK\r\n\r\n"),
-            ("html", b"<html><body>hello</body></html>"),
-            ("cut_short", ok + b"Content-Length: 5\r\n\r\nhi"),
-            ("nul_in_value", ok + b"Authorization: to\x00k\r\n\r\n"),
-            ("cr_in_value", ok + b"Authorization: tok\rX: 1\r\n\r\n"),
-            ("long_value", ok + b"Authorization: " + b"v" * 8193 + b"\r\nContent-Length: 0\r\n\r\n"),
-            ("empty", b"")]):
-        put("http_response", "answer_" + name, response(READ_SIZES[i % len(READ_SIZES)], answer))
-    for i, url in enumerate([
-            FAPI_URL, b"https://[2001:db8::1]:8443/v1/x?y=1", b"clerk.example.com:8443",
-            b"https://127.0.0.1/", b"https://user@host/", b"https://host/a b",
-            b"https://host/#frag", b"https://host:65536/", b"https://host/\r\nX-Injected: 1",
-            b"http://user:pa%40ss@proxy.lan:3128/", b"http://u:%0d%0aX@[::1]", b"http://proxy/x"]):
-        put("http_response", "url_%d" % i, response(0x8e, b"HTTP/1.1 200 OK\r\n"
-                                                    b"Content-Length: 0\r\n\r\n", url))
     # fuzz_clerk by hand: a 429 (Retry-After: 1) on a code, a wrong code, then
     # a 400 too_many_requests without Retry-After: no wait may follow that one.
     need = (b'{"response":{"id":"sia_1","status":"needs_second_factor",'

@@ -10,7 +10,7 @@
 # Environment (make fuzz sets the first five):
 #   SRCDIR, BUILDDIR       source and build trees (default: this checkout)
 #   FUZZ_LIB_SOURCES       the library's sources (src_libpamclerk_la_SOURCES)
-#   FUZZ_DEP_CFLAGS/LIBS   flags of libssl, http_parser, json-c, libcrypto, pam, libxcrypt
+#   FUZZ_DEP_CFLAGS/LIBS   flags of libssl, libcurl, json-c, libcrypto, pam, libxcrypt
 #   FUZZ_SECONDS           seconds per target (default 60; 0 = replay the corpus once)
 #   FUZZ_CC                clang (default clang)
 #   FUZZ_SANITIZERS        default address,undefined
@@ -33,9 +33,8 @@ if [ -z "${FUZZ_LIB_SOURCES:-}" ]; then
 	FUZZ_LIB_SOURCES=$(cd "$SRCDIR" && ls src/*.c | grep -v '^src/pam_clerk\.c$')
 fi
 if [ -z "${FUZZ_DEP_CFLAGS:-}" ]; then
-	# Debian's libhttp-parser-dev ships no pkg-config file.
-	FUZZ_DEP_CFLAGS=$(pkg-config --cflags libssl json-c libcrypto pam libxcrypt)
-	FUZZ_DEP_LIBS="$(pkg-config --libs libssl json-c libcrypto pam libxcrypt) -lhttp_parser"
+	FUZZ_DEP_CFLAGS=$(pkg-config --cflags libssl libcurl json-c libcrypto pam libxcrypt)
+	FUZZ_DEP_LIBS=$(pkg-config --libs libssl libcurl json-c libcrypto pam libxcrypt)
 fi
 
 if ! command -v "$FUZZ_CC" >/dev/null 2>&1; then
@@ -76,7 +75,6 @@ dict_for() {
 	sign_in | fapi_token | clerk | bapi) echo "$here/dict/fapi.dict" ;;
 	conf_file | conf_args) echo "$here/dict/conf.dict" ;;
 	jwt | jwks) echo "$here/dict/jwt.dict" ;;
-	http_response) echo "$here/dict/http.dict" ;;
 	*) echo "" ;;
 	esac
 }

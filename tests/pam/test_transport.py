@@ -141,7 +141,9 @@ def test_configured_proxy_is_used(pam, emu):
     proxy = Listener()  # accepts and closes: the sign-in fails, but went there
     try:
         pam.service(extra_args=["proxy=http://127.0.0.1:%d" % proxy.port])
-        r = pam.expect(DEMO, DEMO_PASSWORD, "PAM_AUTHINFO_UNAVAIL")
+        # A caller's NO_PROXY must not take the traffic around the configured proxy.
+        r = pam.expect(DEMO, DEMO_PASSWORD, "PAM_AUTHINFO_UNAVAIL",
+                       env={"NO_PROXY": "*", "no_proxy": "127.0.0.1"})
     finally:
         proxy.close()
     assert proxy.connections >= 1
@@ -287,3 +289,27 @@ def test_proxy_refusal_is_an_outage(pam, emu, answer):
         proxy.close()
     assert r.outcome() in ("network_error", "tls_error")
     assert emu.requests() == []
+
+
+# One connection per authentication (issue 13): every request of one PAM call goes over
+# the same TCP+TLS connection; the emulator's log names each request's connection.
+@pytest.mark.parametrize("args,paths", [
+    (["end_session=auth"], ["sign_ins", "sessions"]),
+    (["export_env"], ["sign_ins", "jwks"]),
+    (["organization=org_ileap", "export_env"], ["sign_ins", "jwks", "tokens"]),
+])
+def test_one_connection_per_login(pam, emu, args, paths):
+    pam.service(extra_args=args)
+    pam.expect(DEMO, DEMO_PASSWORD, "PAM_SUCCESS")
+    first = emu.requests()
+    seen = " ".join(q["path"] for q in first)
+    for p in paths:
+        assert p in seen, (p, seen)
+    assert len(first) >= 2
+    assert len({q["connection"] for q in first}) == 1, [q["connection"] for q in first]
+    # The next authentication is a new PAM call: its own handle, its own connection.
+    pam.expect(DEMO, DEMO_PASSWORD, "PAM_SUCCESS")
+    second = emu.requests()[len(first):]
+    assert second and len({q["connection"] for q in second}) == 1
+    assert {q["connection"] for q in second}.isdisjoint({q["connection"] for q in first})
+
