@@ -8,7 +8,9 @@ import threading
 import time
 import urllib.parse
 
+import environment
 import errors
+import instance
 import otp
 import resources
 import tokens
@@ -128,7 +130,7 @@ SIGN_IN_RE = re.compile(r"^/v1/client/sign_ins/([^/]+)(?:/([a-z_]+))?$")
 
 class Fapi:
     def __init__(self, store, signing_key, dev_instance=False, device_trust=None, faults=None,
-                 jwt_claims="v2", clock_offset=0.0):
+                 jwt_claims="v2", clock_offset=0.0, settings=None):
         if device_trust not in DEVICE_TRUST_MODES:
             raise ValueError("device_trust must be one of %r" % (DEVICE_TRUST_MODES,))
         if jwt_claims not in tokens.CLAIMS_VERSIONS:
@@ -142,6 +144,10 @@ class Fapi:
         self.clock_offset = float(clock_offset or 0)
         self.opaque = tokens.OpaqueTokens()
         self.issuer = None          # set once the main URL is known
+        # instance settings (instance.py): the start ones, and the ones in force
+        self.start_settings = dict(settings or instance.defaults("real"))
+        self.settings = dict(self.start_settings)
+        instance.apply_to_store(self.settings, self.store)
         self.templates_lock = threading.Lock()
         self.reset_templates()
         self._local = threading.local()     # the request being handled (jwt faults)
@@ -161,8 +167,26 @@ class Fapi:
         with self.templates_lock:
             return copy.deepcopy(self.templates)
 
+    # ---- instance settings (control API) ------------------------------------------------
+    def update_settings(self, changes):
+        new = instance.merge(self.settings, changes)
+        self.settings = new
+        instance.apply_to_store(new, self.store)
+        return dict(new)
+
+    def reset_settings(self):
+        self.settings = dict(self.start_settings)
+        instance.apply_to_store(self.settings, self.store)
+
+    @property
+    def iss(self):
+        return self.settings.get("issuer") or self.issuer
+
     # ---- entry -----------------------------------------------------------------------
     def handle(self, req, fault=None):
+        prefix = self.settings.get("proxy_path")
+        if prefix and (req.path == prefix or req.path.startswith(prefix + "/")):
+            req.path = req.path[len(prefix):] or "/"      # a Clerk proxy's path
         self._local.path = req.path
         self._local.jwt_faults = []
         try:
@@ -170,6 +194,13 @@ class Fapi:
         finally:
             used, self._local.jwt_faults = self._local.jwt_faults, []
         resp.jwt_faults = used
+        tok = resp.header("Authorization")
+        if tok and self.settings["bearer_tokens"]:
+            resp.drop_header("Authorization")
+            resp.headers.append(("Authorization", "Bearer " + tok))
+        if fault is not None and fault.name == "client_token":
+            resp.drop_header("Authorization")
+            resp.headers.append(("Authorization", fault.params["value"]))
         return resp
 
     def _handle(self, req, fault=None):
@@ -185,8 +216,13 @@ class Fapi:
             self._check_api_version(req)
             if req.path == "/v1/dev_browser" and req.method == "POST":
                 return self._dev_browser()
-            if self.dev_instance and req.query.get("__clerk_db_jwt") not in self.store.dev_browsers:
+            native = req.query.get("_is_native", "").lower() in ("1", "true")
+            if self.dev_instance and (self.settings["dev_browser_native"] or not native) and \
+                    req.query.get("__clerk_db_jwt") not in self.store.dev_browsers:
                 raise ClerkError("dev_browser_unauthenticated")
+            if req.path.rstrip("/") == "/v1/environment" and req.method == "GET":
+                return json_response(200, environment.environment_json(
+                    self.settings, self.dev_instance))
             client = self._resolve_client(req)
             if not req.form_ok:
                 raise ClerkError("unsupported_content_type", long_message=(
@@ -244,14 +280,22 @@ class Fapi:
             raise ClerkError("origin_invalid", long_message=(
                 "Browser (cookie) mode is not emulated: use native mode (_is_native=1 and the "
                 "Authorization header)."))
-        if not has_auth:
+        if not self.settings["native_api"]:
+            raise ClerkError("native_api_disabled")
+        if not has_auth and not self.settings["auth_header_optional"]:
             raise ClerkError("request_header_missing")
-        token = req.headers["authorization"].strip()
+        token = req.headers.get("authorization", "").strip()
+        if self.settings["accept_bearer"] and token[:7].lower() == "bearer ":
+            token = token[7:].strip()
         if token == "":
             return self.store.new_client(self.opaque.mint)
         client = self.store.client_for_token(token)
         if client is None:
             raise ClerkError("authentication_invalid")
+        if client.revoked == "client_not_found":
+            # catalogue ClientNotFound: a client FAPI no longer has (FAPI-NOTES section 11)
+            raise ClerkError("resource_not_found", message="Client not found",
+                             long_message="No client was found with id %s" % client.id)
         if client.revoked:
             raise ClerkError(client.revoked)
         return client
@@ -323,6 +367,8 @@ class Fapi:
         retry = self.store.rate_check()
         if retry is not None:
             raise ClerkError("too_many_requests", headers=[("Retry-After", str(retry))])
+        if self.settings["device_attestation"]:
+            raise ClerkError("requires_device_attestation")
         form = req.form
         strategy = form.get("strategy") or None
         identifier = (form.get("identifier") or "").strip()
@@ -338,18 +384,25 @@ class Fapi:
                 return self._wrap(client, resources.sign_in_json(si, self.store), si.status)
         user = self.store.find_user(identifier)
         if user is None:
+            if self.settings["enumeration_protection"] and strategy == "password":
+                raise ClerkError("form_password_or_identifier_incorrect",
+                                 {"param_name": "password"})
             raise ClerkError("form_identifier_not_found", {"param_name": "identifier"})
         self._check_user_state(user)
-        existing = self.store.active_session_for(client, user)
-        if existing is not None:
-            raise ClerkError("identifier_already_signed_in", {"session_id": existing.id})
+        if self.settings["single_session"]:
+            if self.store.any_active_session(client) is not None:
+                raise ClerkError("session_exists")
+        else:
+            existing = self.store.active_session_for(client, user)
+            if existing is not None:
+                raise ClerkError("identifier_already_signed_in", {"session_id": existing.id})
         if strategy is None:
             si = self.store.new_sign_in(client, normalise_identifier(identifier), user)
             si.status = "needs_first_factor"
             si.client_trust_state = "known" if self.store.is_trusted(client, user) else "new"
             with self.store.lock:
                 return self._wrap(client, resources.sign_in_json(si, self.store), si.status)
-        if user.password is None:
+        if user.password_error is None and user.password is None:
             raise ClerkError("strategy_for_user_invalid", {"param_name": "strategy"})
         password = form.get("password") or ""
         if not password:
@@ -359,9 +412,14 @@ class Fapi:
         return self._after_password(client, si, user, fault)
 
     def _verify_password(self, user, password):
+        if user.password_error is not None:
+            # the fixture's answer to any password of this user (no_password_set, ...)
+            raise ClerkError(user.password_error, {"param_name": "password"})
         if password != user.password:
             self.store.record_failure(user)
-            raise ClerkError("form_password_incorrect", {"param_name": "password"})
+            raise ClerkError("form_password_or_identifier_incorrect"
+                             if self.settings["enumeration_protection"]
+                             else "form_password_incorrect", {"param_name": "password"})
         self.store.record_success(user)
         if user.pwned:
             raise ClerkError("form_password_pwned", {"param_name": "password"})
@@ -388,7 +446,8 @@ class Fapi:
                 legacy = self.device_trust == "legacy" and status == "complete"
                 si.status = "needs_second_factor" if legacy else "needs_client_trust"
                 si.trust_challenge = True
-                si.factors = resources.trust_factors(user)
+                si.factors = resources.trust_factors(
+                    user, email_link=self.settings["trust_email_link"])
                 si.client_trust_state = "new"
             else:
                 si.status = status
@@ -406,6 +465,10 @@ class Fapi:
         session = self.store.new_session(client, user)
         if second_factor:
             session.factor_verification_age = [0, 0]
+        tasks = self._tasks(user, session)
+        if tasks:
+            session.status = "pending"
+            session.tasks = [{"key": k} for k in tasks]
         session.last_jwt = self._session_jwt(session, user)
         with self.store.lock:
             si.status = "complete"
@@ -416,6 +479,17 @@ class Fapi:
         # Device Trust: this user has now had a session on this client
         self.store.trust(client, user)
         self.store.rotate_token(client, self.opaque.mint)
+
+    def _tasks(self, user, session):
+        """Session task keys of a new session (FAPI-NOTES section 11): the user's own, the
+        instance's, setup-mfa when MFA is required and the user has none, and
+        choose-organization when an organization is forced and none is active."""
+        keys = list(user.session_tasks or []) + list(self.settings["session_tasks"] or [])
+        if self.settings["require_mfa"] and not user.mfa_strategies:
+            keys.append("setup-mfa")
+        if self.settings["force_organization"] and session.active_org is None:
+            keys.append("choose-organization")
+        return list(dict.fromkeys(keys))
 
     def now(self):
         """Seconds for JWT times: the clock shifted by --clock-offset."""
@@ -439,13 +513,15 @@ class Fapi:
         definition) for this session; every JWT handed out is minted here."""
         org = session.active_org if org == "active" else org
         if template is not None:
-            claims = tokens.template_claims(template, self.issuer, user, session.id, org,
-                                            now=self.now())
+            claims = tokens.template_claims(template, self.iss, user, session.id, org,
+                                            now=self.now(), sid=self.settings["template_sid"])
             category = tokens.TEMPLATE_CATEGORY
         else:
-            claims = tokens.session_claims(self.issuer, user.id, session.id, org,
+            claims = tokens.session_claims(self.iss, user.id, session.id, org,
                                            now=self.now(), fva=session.factor_verification_age,
                                            version=self.jwt_claims)
+            if session.status == "pending":
+                claims["sts"] = "pending"
             category = tokens.SESSION_CATEGORY
         return self.key.sign(claims, category, fault=self._jwt_fault())
 
@@ -506,7 +582,7 @@ class Fapi:
                 "%s does not match one of the allowed values for parameter strategy"
                 % strategy[:40]))
         offered = self._offered(si, user, strategy)
-        key = "email_address_id" if strategy == "email_code" else "phone_number_id"
+        key = "phone_number_id" if strategy == "phone_code" else "email_address_id"
         wanted = req.form.get(key)
         if wanted:
             chosen = [f for f in offered if f.get(key) == wanted]
@@ -516,7 +592,7 @@ class Fapi:
             factor = chosen[0]
         else:
             factor = ([f for f in offered if f.get("default")] or offered)[0]
-        addrs = dict(user.emails if strategy == "email_code" else user.phones)
+        addrs = dict(user.phones if strategy == "phone_code" else user.emails)
         to = addrs.get(factor[key])
         code = self.store.new_code()
         expire_at = now_ms() + int(self.store.code_ttl * 1000)
@@ -592,7 +668,7 @@ class Fapi:
         if user is None:
             raise ClerkError("form_identifier_not_found", {"param_name": "identifier"})
         self._check_user_state(user)
-        if user.password is None:
+        if user.password_error is None and user.password is None:
             raise ClerkError("strategy_for_user_invalid", {"param_name": "strategy"})
         password = req.form.get("password") or ""
         if not password:
@@ -652,6 +728,7 @@ class Fapi:
                     if org is None:
                         raise _org_not_found(wanted)
                     s.active_org = org
+                    self._resolve_org_task(s)
             s.last_active_at = s.updated_at = int(time.time() * 1000)
             s.last_jwt = self._session_jwt(s, user)
             with self.store.lock:
@@ -666,6 +743,15 @@ class Fapi:
                 self._refresh_last_active(client)
                 return self._wrap(client, resources.session_json(s, self.store))
         raise ClerkError("resource_not_found")
+
+    def _resolve_org_task(self, s):
+        """Choosing an organization resolves a choose-organization task; a session whose
+        tasks are all done becomes active."""
+        if s.status != "pending" or not s.tasks:
+            return
+        s.tasks = [t for t in s.tasks if t["key"] != "choose-organization"]
+        if not s.tasks:
+            s.status = "active"
 
     def _refresh_last_active(self, client):
         active = [x.id for x in client.sessions.values() if x.status in ("active", "pending")]

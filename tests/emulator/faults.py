@@ -25,6 +25,7 @@ SPECS = {
                    "long_message": None, "trace_id": None},
     "sign_in_status": {"status": REQUIRED},
     "no_client_token": {},
+    "client_token": {"value": REQUIRED},
     "empty_body_200": {},
     "jwt": {"kind": REQUIRED},
     "wire": {"kind": REQUIRED},
@@ -110,6 +111,10 @@ def parse(body):
         raise FaultError("kind must be one of %s" % ", ".join(WIRE_KINDS))
     if name == "sign_in_status" and not isinstance(params["status"], str):
         raise FaultError("status must be a string")
+    if name == "client_token" and not (isinstance(params["value"], str) and
+                                       params["value"].isprintable() and
+                                       len(params["value"]) <= 4096):
+        raise FaultError("value must be a printable string (\"\" or \"Bearer\" clear the client)")
     if name == "error_code":
         for key in ("code", "message", "long_message", "trace_id"):
             if params[key] is not None and not isinstance(params[key], str):

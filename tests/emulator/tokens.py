@@ -276,9 +276,10 @@ def _shortcode(value, ctx):
     return value
 
 
-def template_claims(template, iss, user, session_id, org, now=None):
-    """Claims of a JWT-template token: iss, sub, sid, iat, nbf, exp, jti, then the
-    template's own claims with shortcodes filled in."""
+def template_claims(template, iss, user, session_id, org, now=None, sid=True):
+    """Claims of a JWT-template token: iss, sub, iat, nbf, exp, jti (and sid when `sid`:
+    real Clerk puts none in a template token), then the template's own claims with
+    shortcodes filled in."""
     now = int(now if now is not None else time.time())
     emails = [a for _, a in user.emails]
     phones = [p for _, p in user.phones]
@@ -293,6 +294,8 @@ def template_claims(template, iss, user, session_id, org, now=None):
     claims = {"exp": now + template["lifetime"], "iat": now, "iss": iss,
               "jti": secrets.token_hex(10), "nbf": now - template["allowed_clock_skew"],
               "sid": session_id, "sub": user.id}
+    if not sid:
+        del claims["sid"]
     claims.update(_shortcode(template["claims"], ctx))
     return claims
 

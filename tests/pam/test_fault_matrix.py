@@ -242,7 +242,8 @@ def test_bad_answers(pam, emu, fault, params, code, outcomes, what):
 
 @pytest.fixture(scope="module")
 def dev_emulator(tmp_path_factory):
-    dev = Emulator(str(tmp_path_factory.mktemp("dev-emulator")), dev_instance=True).start()
+    dev = Emulator(str(tmp_path_factory.mktemp("dev-emulator")), dev_instance=True,
+                   profile="kind").start()
     yield dev
     dev.stop()
 
