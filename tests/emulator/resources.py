@@ -188,6 +188,10 @@ def password_verification(status):
 
 
 def otp_verification(strategy, status, attempts, expire_at):
+    """An emailed/SMS code's verification, or an email link's (spec Stubs.Verification.Link)."""
+    if strategy == "email_link":
+        return {"object": "verification_email_link", "status": status, "strategy": strategy,
+                "attempts": attempts, "expire_at": expire_at}
     return {"object": "verification_otp", "status": status, "strategy": strategy,
             "attempts": attempts, "expire_at": expire_at}
 
