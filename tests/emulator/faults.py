@@ -31,7 +31,7 @@ SPECS = {
     "wire": {"kind": REQUIRED},
 }
 JWT_KINDS = ("bad_signature", "wrong_iss", "expired", "not_yet_valid", "alg_none", "hs256",
-             "unknown_kid", "wrong_sid", "wrong_sub", "rs512", "no_exp")
+             "unknown_kid", "wrong_sid", "wrong_sub", "rs512", "no_exp", "sts_pending")
 # framings of the `wire` fault: valid HTTP a client must read, then broken HTTP it must refuse
 WIRE_KINDS = ("chunked", "close_delimited", "continue_first", "tiny_writes", "header_variants",
               "garbage_after_answer",

@@ -318,3 +318,12 @@ def test_environment_reports_the_settings(real_emu):
 def test_ready_json_names_the_profile(real_emu, emu):
     assert real_emu.ready["profile"] == "real" and emu.ready["profile"] == "kind"
     assert real_emu.ready["settings"] == instance.defaults("real")
+
+
+def test_sts_pending_jwt_fault(real_emu):
+    r, sess = complete(real_emu, "bob", "battery staple")
+    assert sess["status"] == "active" and "sts" not in claims(sess["last_active_token"]["jwt"])
+    real_emu.fault("jwt", kind="sts_pending", count=1)
+    c = claims(real_emu.session_token(sess["id"], r.token).json()["jwt"])
+    assert c["sts"] == "pending" and c["sid"] == sess["id"]
+    assert "sts" not in claims(real_emu.session_token(sess["id"], r.token).json()["jwt"])

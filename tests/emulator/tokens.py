@@ -64,7 +64,8 @@ class SigningKey:
 
 
 JWT_FAULT_KINDS = ("bad_signature", "wrong_iss", "expired", "not_yet_valid", "alg_none",
-                   "hs256", "unknown_kid", "wrong_sid", "wrong_sub", "rs512", "no_exp")
+                   "hs256", "unknown_kid", "wrong_sid", "wrong_sub", "rs512", "no_exp",
+                   "sts_pending")
 WRONG_ISSUER = "https://clerk.wrong-issuer.invalid"
 
 
@@ -165,6 +166,8 @@ class Keyring:
             claims["sub"] = "user_" + secrets.token_hex(12)
         elif fault == "no_exp":
             claims.pop("exp", None)
+        elif fault == "sts_pending":
+            claims["sts"] = "pending"          # a pending session's token
         if fault == "alg_none":
             header["alg"] = "none"
             return b64url(_json(header)) + "." + b64url(_json(claims)) + "."
