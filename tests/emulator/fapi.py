@@ -1,123 +1,24 @@
-"""The Frontend API itself: native-mode rules, API version, dev browser, sign-ins, sessions,
-tokens, JWKS. Transport-independent: takes a Request, returns a Response."""
+"""The Frontend API itself: native-mode rules, API version, dev browser, sign-ins, second
+factors, JWTs, JWKS (the session routes are in fapi_sessions.py). Transport-independent: takes a Request, returns a Response."""
 import copy
 import hmac
-import json
 import re
 import threading
 import time
-import urllib.parse
 
 import environment
-import errors
+import fapi_sessions
 import instance
 import otp
 import resources
 import tokens
 from store import CODE_MAX_ATTEMPTS, normalise_identifier, now_ms
 
+# Request and Response are imported from here by server.py
+from fapi_http import (FORM_TYPE, ClerkError, Request, Response,  # noqa: F401
+                       _minutes, _param_missing, error_response, json_response)
+
 API_VERSIONS = ("2021-02-05", "2024-10-01", "2025-04-10", "2025-11-10", "2026-05-12")
-FORM_TYPE = "application/x-www-form-urlencoded"
-
-
-class Request:
-    def __init__(self, method, target, headers, body, listener, base_url):
-        self.method = method
-        self.target = target
-        parts = urllib.parse.urlsplit(target)
-        self.path = parts.path or "/"
-        self.query = {}
-        self.query_all = {}           # name -> every value, in order (BAPI array params)
-        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
-            self.query.setdefault(k, v)
-            self.query_all.setdefault(k, []).append(v)
-        self.headers = headers          # lower-case name -> first value
-        self.body = body
-        self.listener = listener
-        self.base_url = base_url
-        self.form = {}
-        self.form_ok = True
-        ctype = headers.get("content-type", "")
-        if body:
-            if ctype.split(";")[0].strip().lower() == FORM_TYPE:
-                for k, v in urllib.parse.parse_qsl(body.decode("utf-8", "replace"),
-                                                   keep_blank_values=True):
-                    self.form.setdefault(k, v)
-            else:
-                self.form_ok = False
-
-
-class Response:
-    def __init__(self, status, body=b"", content_type="application/json", headers=None):
-        self.status = status
-        self.body = body
-        self.headers = [("Content-Type", content_type)] if content_type else []
-        self.headers += list(headers or [])
-        self.trace_id = errors.new_trace_id()
-        self.headers.append(("X-Clerk-Trace-Id", self.trace_id))
-        self.clerk_error = None
-        self.sign_in_status = None
-        self.jwt_faults = []          # kinds of the jwt faults applied to JWTs in this answer
-
-    def header(self, name):
-        for k, v in self.headers:
-            if k.lower() == name.lower():
-                return v
-        return None
-
-    def drop_header(self, name):
-        self.headers = [(k, v) for k, v in self.headers if k.lower() != name.lower()]
-
-
-def _dump(obj):
-    return json.dumps(obj, separators=(",", ":")).encode("utf-8")
-
-
-def json_response(status, obj, token=None, headers=None):
-    r = Response(status, _dump(obj), headers=headers)
-    if token is not None:
-        r.headers.append(("Authorization", token))
-    return r
-
-
-class ClerkError(Exception):
-    def __init__(self, code, meta=None, long_message=None, headers=None, top_meta=None,
-                 status=None, message=None, trace_id=None):
-        super().__init__(code)
-        self.code, self.meta, self.long_message = code, meta, long_message
-        self.headers, self.top_meta, self.status = headers, top_meta, status
-        self.message, self.trace_id = message, trace_id
-
-
-def error_response(err, token=None):
-    r = Response(0, headers=err.headers)
-    # a trace id forced by a fault goes in the body only: it may hold bytes no header can
-    status, body = errors.error_body(err.code, err.trace_id or r.trace_id, err.meta,
-                                     err.long_message, message=err.message,
-                                     top_meta=err.top_meta, status=err.status)
-    r.status, r.body = status, _dump(body)
-    r.clerk_error = err.code
-    if token is not None:
-        r.headers.append(("Authorization", token))
-    return r
-
-
-def _param_missing(name):
-    return ClerkError("form_param_missing", {"param_name": name},
-                      "%s must be included." % name.capitalize())
-
-
-def _org_not_found(wanted):
-    """A token or touch for an organization the user is not a member of (catalogue
-    OrganizationNotFound: resource_not_found, 404)."""
-    return ClerkError("resource_not_found", message="not found", long_message=(
-        "Given organization not found: %s" % wanted[:60]))
-
-
-def _minutes(seconds):
-    m = max(1, (seconds + 59) // 60)
-    return "%d minute%s" % (m, "" if m == 1 else "s")
-
 
 SECOND_FACTOR_STATUSES = ("needs_second_factor", "needs_client_trust")
 PREPARE_STRATEGIES = ("phone_code", "email_code", "email_link")
@@ -128,7 +29,7 @@ SESSION_RE = re.compile(r"^/v1/client/sessions/([^/]+)(?:/(tokens|touch|end|remo
 SIGN_IN_RE = re.compile(r"^/v1/client/sign_ins/([^/]+)(?:/([a-z_]+))?$")
 
 
-class Fapi:
+class Fapi(fapi_sessions.SessionRoutes):
     def __init__(self, store, signing_key, dev_instance=False, device_trust=None, faults=None,
                  jwt_claims="v2", clock_offset=0.0, settings=None):
         if device_trust not in DEVICE_TRUST_MODES:
@@ -675,95 +576,3 @@ class Fapi:
             raise _param_missing("password")
         self._verify_password(user, password)
         return self._after_password(client, si, user, fault)
-
-    # ---- sessions --------------------------------------------------------------------
-    def _session_action(self, req, client, method, sess_id, action, template):
-        with self.store.lock:
-            s = client.sessions.get(sess_id)
-        if s is None or s.status == "removed":
-            raise ClerkError("resource_not_found", long_message="No session was found with id %s"
-                             % sess_id[:60])
-        user = self.store.users.get(s.user_id)
-        if action is None:
-            if method != "GET":
-                raise ClerkError("resource_not_found")
-            with self.store.lock:
-                return self._wrap(client, resources.session_json(s, self.store))
-        if method != "POST":
-            raise ClerkError("resource_not_found")
-        if action == "tokens":
-            if s.status not in ("active", "pending"):
-                raise ClerkError("signed_out")
-            org = "active"
-            tmpl = None
-            if template is not None:
-                with self.templates_lock:
-                    tmpl = copy.deepcopy(self.templates.get(template))
-                if tmpl is None:
-                    raise ClerkError("resource_not_found", message="JWT template not found",
-                                     long_message="No JWT template exists with name: %s"
-                                     % template[:60])
-            elif "organization_id" in req.form:
-                wanted = req.form["organization_id"]
-                org = None if wanted == "" else self.store.find_org(user, wanted)
-                if wanted and org is None:
-                    raise _org_not_found(wanted)
-            jwt = self._session_jwt(s, user, org, tmpl)
-            if template is None:
-                s.last_jwt = jwt
-            return json_response(200, {"object": "token", "jwt": jwt}, client.token)
-        if action == "touch":
-            if s.status not in ("active", "pending"):
-                raise ClerkError("invalid_action_for_session", long_message=(
-                    "Unable to touch session %s" % s.id))
-            intent = req.form.get("intent")
-            if intent not in (None, "", "focus", "select_session", "select_org"):
-                raise ClerkError("form_param_value_invalid", {"param_name": "intent"})
-            if "active_organization_id" in req.form:
-                wanted = req.form["active_organization_id"]
-                if wanted == "":
-                    s.active_org = None
-                else:
-                    org = self.store.find_org(user, wanted)
-                    if org is None:
-                        raise _org_not_found(wanted)
-                    s.active_org = org
-                    self._resolve_org_task(s)
-            s.last_active_at = s.updated_at = int(time.time() * 1000)
-            s.last_jwt = self._session_jwt(s, user)
-            with self.store.lock:
-                client.last_active_session_id = s.id
-                return self._wrap(client, resources.session_json(s, self.store))
-        if action in ("end", "remove"):
-            if action == "end" and s.status not in ("active", "pending"):
-                raise ClerkError("invalid_action_for_session", long_message=(
-                    "Unable to end session %s" % s.id))
-            with self.store.lock:
-                self.store.end_session(s, "ended" if action == "end" else "removed")
-                self._refresh_last_active(client)
-                return self._wrap(client, resources.session_json(s, self.store))
-        raise ClerkError("resource_not_found")
-
-    def _resolve_org_task(self, s):
-        """Choosing an organization resolves a choose-organization task; a session whose
-        tasks are all done becomes active."""
-        if s.status != "pending" or not s.tasks:
-            return
-        s.tasks = [t for t in s.tasks if t["key"] != "choose-organization"]
-        if not s.tasks:
-            s.status = "active"
-
-    def _refresh_last_active(self, client):
-        active = [x.id for x in client.sessions.values() if x.status in ("active", "pending")]
-        client.last_active_session_id = active[-1] if active else None
-        client.updated_at = int(time.time() * 1000)
-
-    def _remove_all_sessions(self, client):
-        with self.store.lock:
-            for s in client.sessions.values():
-                if s.status in ("active", "pending", "ended"):
-                    self.store.end_session(s, "removed")
-            self._refresh_last_active(client)
-            c = resources.client_json(client, self.store)
-        return json_response(200, {"response": c, "client": c}, client.token)
-

@@ -327,3 +327,15 @@ def test_sts_pending_jwt_fault(real_emu):
     c = claims(real_emu.session_token(sess["id"], r.token).json()["jwt"])
     assert c["sts"] == "pending" and c["sid"] == sess["id"]
     assert "sts" not in claims(real_emu.session_token(sess["id"], r.token).json()["jwt"])
+
+
+def test_readme_documents_every_setting_and_switch():
+    import fapi_emulator
+    import os
+    text = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "README.md")).read()
+    for name in instance.SPECS:
+        assert "`%s`" % name in text, name
+    for flag, _, _, _ in fapi_emulator.SWITCHES:
+        assert "`%s`" % flag in text, flag
+    for flag in ("--profile real|kind", "--proxy-path /PATH", "--issuer URL", "--set KEY=JSON"):
+        assert flag in text, flag
