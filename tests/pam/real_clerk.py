@@ -1,5 +1,9 @@
 """Helpers of the test_real_clerk_* files: PAM logins against the emulator playing real
-Clerk (profile "real", the `real_pam` / `real_emu` fixtures of conftest.py)."""
+Clerk (profile "real", the `real_pam` / `real_emu` fixtures of conftest.py).
+
+Tests the module does not pass yet carry `xfail(strict=True, reason=ISSUE % n)` for item n
+of issue 12; once the module is fixed each must pass, and its mark must go. The unmarked
+ones pass today and guard what must stay true."""
 import base64
 import json
 import os
