@@ -18,8 +18,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# The emulator plays real Clerk (its default profile): rate limits, lockout and
+# single-session mode as the real service has them; two logins fit well within them.
 "$TEST_PYTHON" "$srcdir/tests/emulator/fapi_emulator.py" --state-dir "$work/emulator" \
-	>"$work/emulator.log" 2>&1 &
+	--profile real >"$work/emulator.log" 2>&1 &
 emu_pid=$!
 i=0
 while [ ! -s "$work/emulator/ready.json" ]; do

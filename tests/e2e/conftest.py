@@ -40,7 +40,8 @@ def emulator(tmp_path_factory):
     if not e2e.is_root():
         pytest.skip("end-to-end tests run as root")
     e2e.need_module()
-    emu = e2e.Emulator(str(tmp_path_factory.mktemp("emulator"))).start()
+    # written before the real-Clerk defaults: the kind world, by name
+    emu = e2e.Emulator(str(tmp_path_factory.mktemp("emulator")), profile="kind").start()
     yield emu
     emu.stop()
 

@@ -1,7 +1,8 @@
 """Fixtures for the emulator's own tests: one shared emulator (reset before each test), one
 with a low lockout threshold and rate limits, one dev instance, one with Device Trust, one
 with legacy Device Trust, one with a fast attempt rate limit, one with v1 JWT claims and its
-own secret key, and one whose JWT clock runs 120 s behind."""
+own secret key, and one whose JWT clock runs 120 s behind: all in the kind world
+(profile "kind"); and `real_emu` / `real_dev_emu` with real Clerk's defaults."""
 import os
 import sys
 
@@ -15,6 +16,8 @@ from control import Emulator  # noqa: E402
 
 
 def _session_emulator(tmp_path_factory, name, **kw):
+    # the tests written before the real-Clerk defaults ask for the kind world by name
+    kw.setdefault("profile", "kind")
     emu = Emulator.start(tmp_path_factory.mktemp(name), **kw)
     return emu
 
@@ -81,3 +84,6 @@ _attempt_limited_emu, attempt_limited_emu = _reset_per_test(
     "attempt_limited", attempt_rate_limit=2, attempt_rate_window=1.0)
 _v1_emu, v1_emu = _reset_per_test("v1", jwt_claims="v1", secret_key="sk_test_other_key_123")
 _skew_emu, skew_emu = _reset_per_test("skew", clock_offset=-120)
+# real Clerk's defaults (profile "real"), and a development instance of it
+_real_emu, real_emu = _reset_per_test("real", profile="real")
+_real_dev_emu, real_dev_emu = _reset_per_test("real_dev", profile="real", dev_instance=True)

@@ -85,12 +85,14 @@ class _hybrid:
 class Emulator:
     OPTIONS = ("users", "dev_instance", "lockout_threshold", "rate_limit", "device_trust",
                "device_trust_legacy", "attempt_rate_limit", "attempt_rate_window", "code_ttl",
-               "ready_timeout", "jwt_claims", "clock_offset", "secret_key")
+               "ready_timeout", "jwt_claims", "clock_offset", "secret_key", "profile",
+               "settings")
 
     def __init__(self, state_dir=None, users=None, dev_instance=False, lockout_threshold=None,
                  rate_limit=None, ready_timeout=20.0, device_trust=False,
                  device_trust_legacy=False, attempt_rate_limit=None, attempt_rate_window=None,
-                 code_ttl=None, jwt_claims=None, clock_offset=None, secret_key=None):
+                 code_ttl=None, jwt_claims=None, clock_offset=None, secret_key=None,
+                 profile="real", settings=None):
         self.state_dir = os.path.abspath(str(state_dir)) if state_dir else \
             tempfile.mkdtemp(prefix="fapi-emulator-")
         self.users = users
@@ -105,6 +107,8 @@ class Emulator:
         self.jwt_claims = jwt_claims            # None (= "v2"), "v1" or "v2"
         self.clock_offset = clock_offset        # seconds added to JWT times
         self.secret_key = secret_key or DEFAULT_SECRET_KEY
+        self.profile = profile                  # "real" (default) or "kind"
+        self.settings = dict(settings or {})    # instance settings over the profile's
         self.ready_timeout = ready_timeout
         self.proc = None
         self.ready = None
@@ -131,7 +135,10 @@ class Emulator:
         ready = os.path.join(self.state_dir, "ready.json")
         if os.path.exists(ready):
             os.unlink(ready)
-        cmd = [PYTHON, EMULATOR, "--state-dir", self.state_dir, "--exit-with-parent"]
+        cmd = [PYTHON, EMULATOR, "--state-dir", self.state_dir, "--exit-with-parent",
+               "--profile", str(self.profile)]
+        for key, value in sorted((self.settings or {}).items()):
+            cmd += ["--set", "%s=%s" % (key, json.dumps(value))]
         if self.users is not None:
             if isinstance(self.users, (list, tuple)):
                 path = os.path.join(self.state_dir, "users.fixture.json")
@@ -198,6 +205,7 @@ class Emulator:
         self.secret_key = info.get("secret_key", self.secret_key)
         self._key_info(info)
         self.pid = info["pid"]
+        self.start_settings = info.get("settings")
         self._ctx = ssl.create_default_context(cafile=self.ca_file)
         return self
 
@@ -300,6 +308,22 @@ class Emulator:
         return self.control("POST", "templates", {"name": name, "claims": claims or {},
                                                   "lifetime": lifetime,
                                                   "allowed_clock_skew": allowed_clock_skew})
+
+    def get_settings(self):
+        """The instance settings in force (see README "Profiles and settings")."""
+        return self.control("GET", "settings")
+
+    def set(self, **settings):
+        """Change instance settings until the next reset(); returns them all."""
+        return self.control("POST", "settings", settings)["settings"]
+
+    def forget_clients(self, user_id=None):
+        """Clerk forgets these clients (all when None): their tokens get 404
+        resource_not_found "Client not found". Returns how many."""
+        body = {"forgotten": True}
+        if user_id is not None:
+            body["user_id"] = user_id
+        return self.control("POST", "clients/revoke", body)["revoked"]
 
     def add_user(self, user):
         return self.control("POST", "users", user)

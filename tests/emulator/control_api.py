@@ -2,6 +2,7 @@
 import json
 
 import faults as faults_mod
+import instance
 import tokens
 from store import UserError
 
@@ -28,10 +29,15 @@ class ControlApi:
                 out = {"ok": True}
                 if self.app is not None:
                     self.app.reset_templates()
+                    self.app.reset_settings()
                 if self.keyring is not None:
                     self.keyring.reset()
                     out.update(self.keyring.info())
                 return 200, out
+            if route == "settings" and method == "GET" and self.app is not None:
+                return 200, dict(self.app.settings)
+            if route == "settings" and method == "POST" and self.app is not None:
+                return 200, {"ok": True, "settings": self.app.update_settings(data)}
             if route == "sessions" and method == "GET":
                 return 200, self._sessions()
             if route == "jwks" and method == "GET" and self.keyring is not None:
@@ -94,7 +100,8 @@ class ControlApi:
                 return 200, {"ok": True}
             if route == "health" and method == "GET":
                 return 200, {"ok": True}
-        except (faults_mod.FaultError, UserError, tokens.TemplateError) as e:
+        except (faults_mod.FaultError, UserError, tokens.TemplateError,
+                instance.SettingsError) as e:
             return 400, {"error": str(e)}
         return 404, {"error": "unknown control route %s %s" % (method, path)}
 
@@ -115,10 +122,13 @@ class ControlApi:
             return out
 
     def _revoke(self, data):
-        if not isinstance(data, dict) or set(data) - {"user_id", "signed_out"}:
-            return 400, {"error": "body must be {} or {\"user_id\": ..., \"signed_out\": bool}"}
+        if not isinstance(data, dict) or set(data) - {"user_id", "signed_out", "forgotten"}:
+            return 400, {"error": "body must be {} or {\"user_id\": ..., \"signed_out\": bool, "
+                                  "\"forgotten\": bool}"}
         uid = data.get("user_id")
         if uid is not None and uid not in self.store.users:
             return 400, {"error": "unknown user %r" % uid}
         code = "signed_out" if data.get("signed_out") else "authentication_invalid"
+        if data.get("forgotten"):
+            code = "client_not_found"
         return 200, {"ok": True, "revoked": self.store.revoke_clients(uid, code)}

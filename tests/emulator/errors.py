@@ -134,6 +134,20 @@ TABLE = {
     "form_param_format_invalid": ("FormInvalidParameterFormat", 422, "is invalid",
         "<param> is invalid."),
     "form_param_nil": ("FormNilParameter", 422, "is nil", "<param> must not be empty."),
+    # real Clerk's sign-in answers (FAPI-NOTES section 11)
+    "form_password_or_identifier_incorrect": ("FormPasswordOrIdentifierIncorrect", 422,
+        "Password or identifier is incorrect.",
+        "Password or identifier is incorrect. Try again, or use another method."),
+    "no_password_set": ("NoPasswordSet", 400, "no password set",
+        "This user does not have a password set for their account"),
+    "form_password_validation_failed": ("FormPasswordValidationFailed", 422,
+        "Incorrect password. Please try again.", "Incorrect password. Please try again."),
+    "password_reset_required": ("PasswordResetRequired", 422, "password reset required",
+        "This account requires a password reset before sign-in can continue. Please reset your "
+        "password or contact support."),
+    "requires_device_attestation": ("RequiresDeviceAttestation", 401,
+        "Device attestation is required",
+        "A valid device attestation could not be found for the client."),
 }
 
 _CATALOGUE = None

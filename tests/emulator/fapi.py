@@ -1,121 +1,24 @@
-"""The Frontend API itself: native-mode rules, API version, dev browser, sign-ins, sessions,
-tokens, JWKS. Transport-independent: takes a Request, returns a Response."""
+"""The Frontend API itself: native-mode rules, API version, dev browser, sign-ins, second
+factors, JWTs, JWKS (the session routes are in fapi_sessions.py). Transport-independent: takes a Request, returns a Response."""
 import copy
 import hmac
-import json
 import re
 import threading
 import time
-import urllib.parse
 
-import errors
+import environment
+import fapi_sessions
+import instance
 import otp
 import resources
 import tokens
 from store import CODE_MAX_ATTEMPTS, normalise_identifier, now_ms
 
+# Request and Response are imported from here by server.py
+from fapi_http import (FORM_TYPE, ClerkError, Request, Response,  # noqa: F401
+                       _minutes, _param_missing, error_response, json_response)
+
 API_VERSIONS = ("2021-02-05", "2024-10-01", "2025-04-10", "2025-11-10", "2026-05-12")
-FORM_TYPE = "application/x-www-form-urlencoded"
-
-
-class Request:
-    def __init__(self, method, target, headers, body, listener, base_url):
-        self.method = method
-        self.target = target
-        parts = urllib.parse.urlsplit(target)
-        self.path = parts.path or "/"
-        self.query = {}
-        self.query_all = {}           # name -> every value, in order (BAPI array params)
-        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
-            self.query.setdefault(k, v)
-            self.query_all.setdefault(k, []).append(v)
-        self.headers = headers          # lower-case name -> first value
-        self.body = body
-        self.listener = listener
-        self.base_url = base_url
-        self.form = {}
-        self.form_ok = True
-        ctype = headers.get("content-type", "")
-        if body:
-            if ctype.split(";")[0].strip().lower() == FORM_TYPE:
-                for k, v in urllib.parse.parse_qsl(body.decode("utf-8", "replace"),
-                                                   keep_blank_values=True):
-                    self.form.setdefault(k, v)
-            else:
-                self.form_ok = False
-
-
-class Response:
-    def __init__(self, status, body=b"", content_type="application/json", headers=None):
-        self.status = status
-        self.body = body
-        self.headers = [("Content-Type", content_type)] if content_type else []
-        self.headers += list(headers or [])
-        self.trace_id = errors.new_trace_id()
-        self.headers.append(("X-Clerk-Trace-Id", self.trace_id))
-        self.clerk_error = None
-        self.sign_in_status = None
-        self.jwt_faults = []          # kinds of the jwt faults applied to JWTs in this answer
-
-    def header(self, name):
-        for k, v in self.headers:
-            if k.lower() == name.lower():
-                return v
-        return None
-
-    def drop_header(self, name):
-        self.headers = [(k, v) for k, v in self.headers if k.lower() != name.lower()]
-
-
-def _dump(obj):
-    return json.dumps(obj, separators=(",", ":")).encode("utf-8")
-
-
-def json_response(status, obj, token=None, headers=None):
-    r = Response(status, _dump(obj), headers=headers)
-    if token is not None:
-        r.headers.append(("Authorization", token))
-    return r
-
-
-class ClerkError(Exception):
-    def __init__(self, code, meta=None, long_message=None, headers=None, top_meta=None,
-                 status=None, message=None, trace_id=None):
-        super().__init__(code)
-        self.code, self.meta, self.long_message = code, meta, long_message
-        self.headers, self.top_meta, self.status = headers, top_meta, status
-        self.message, self.trace_id = message, trace_id
-
-
-def error_response(err, token=None):
-    r = Response(0, headers=err.headers)
-    # a trace id forced by a fault goes in the body only: it may hold bytes no header can
-    status, body = errors.error_body(err.code, err.trace_id or r.trace_id, err.meta,
-                                     err.long_message, message=err.message,
-                                     top_meta=err.top_meta, status=err.status)
-    r.status, r.body = status, _dump(body)
-    r.clerk_error = err.code
-    if token is not None:
-        r.headers.append(("Authorization", token))
-    return r
-
-
-def _param_missing(name):
-    return ClerkError("form_param_missing", {"param_name": name},
-                      "%s must be included." % name.capitalize())
-
-
-def _org_not_found(wanted):
-    """A token or touch for an organization the user is not a member of (catalogue
-    OrganizationNotFound: resource_not_found, 404)."""
-    return ClerkError("resource_not_found", message="not found", long_message=(
-        "Given organization not found: %s" % wanted[:60]))
-
-
-def _minutes(seconds):
-    m = max(1, (seconds + 59) // 60)
-    return "%d minute%s" % (m, "" if m == 1 else "s")
-
 
 SECOND_FACTOR_STATUSES = ("needs_second_factor", "needs_client_trust")
 PREPARE_STRATEGIES = ("phone_code", "email_code", "email_link")
@@ -126,9 +29,9 @@ SESSION_RE = re.compile(r"^/v1/client/sessions/([^/]+)(?:/(tokens|touch|end|remo
 SIGN_IN_RE = re.compile(r"^/v1/client/sign_ins/([^/]+)(?:/([a-z_]+))?$")
 
 
-class Fapi:
+class Fapi(fapi_sessions.SessionRoutes):
     def __init__(self, store, signing_key, dev_instance=False, device_trust=None, faults=None,
-                 jwt_claims="v2", clock_offset=0.0):
+                 jwt_claims="v2", clock_offset=0.0, settings=None):
         if device_trust not in DEVICE_TRUST_MODES:
             raise ValueError("device_trust must be one of %r" % (DEVICE_TRUST_MODES,))
         if jwt_claims not in tokens.CLAIMS_VERSIONS:
@@ -142,6 +45,10 @@ class Fapi:
         self.clock_offset = float(clock_offset or 0)
         self.opaque = tokens.OpaqueTokens()
         self.issuer = None          # set once the main URL is known
+        # instance settings (instance.py): the start ones, and the ones in force
+        self.start_settings = dict(settings or instance.defaults("real"))
+        self.settings = dict(self.start_settings)
+        instance.apply_to_store(self.settings, self.store)
         self.templates_lock = threading.Lock()
         self.reset_templates()
         self._local = threading.local()     # the request being handled (jwt faults)
@@ -161,8 +68,26 @@ class Fapi:
         with self.templates_lock:
             return copy.deepcopy(self.templates)
 
+    # ---- instance settings (control API) ------------------------------------------------
+    def update_settings(self, changes):
+        new = instance.merge(self.settings, changes)
+        self.settings = new
+        instance.apply_to_store(new, self.store)
+        return dict(new)
+
+    def reset_settings(self):
+        self.settings = dict(self.start_settings)
+        instance.apply_to_store(self.settings, self.store)
+
+    @property
+    def iss(self):
+        return self.settings.get("issuer") or self.issuer
+
     # ---- entry -----------------------------------------------------------------------
     def handle(self, req, fault=None):
+        prefix = self.settings.get("proxy_path")
+        if prefix and (req.path == prefix or req.path.startswith(prefix + "/")):
+            req.path = req.path[len(prefix):] or "/"      # a Clerk proxy's path
         self._local.path = req.path
         self._local.jwt_faults = []
         try:
@@ -170,6 +95,13 @@ class Fapi:
         finally:
             used, self._local.jwt_faults = self._local.jwt_faults, []
         resp.jwt_faults = used
+        tok = resp.header("Authorization")
+        if tok and self.settings["bearer_tokens"]:
+            resp.drop_header("Authorization")
+            resp.headers.append(("Authorization", "Bearer " + tok))
+        if fault is not None and fault.name == "client_token":
+            resp.drop_header("Authorization")
+            resp.headers.append(("Authorization", fault.params["value"]))
         return resp
 
     def _handle(self, req, fault=None):
@@ -185,8 +117,13 @@ class Fapi:
             self._check_api_version(req)
             if req.path == "/v1/dev_browser" and req.method == "POST":
                 return self._dev_browser()
-            if self.dev_instance and req.query.get("__clerk_db_jwt") not in self.store.dev_browsers:
+            native = req.query.get("_is_native", "").lower() in ("1", "true")
+            if self.dev_instance and (self.settings["dev_browser_native"] or not native) and \
+                    req.query.get("__clerk_db_jwt") not in self.store.dev_browsers:
                 raise ClerkError("dev_browser_unauthenticated")
+            if req.path.rstrip("/") == "/v1/environment" and req.method == "GET":
+                return json_response(200, environment.environment_json(
+                    self.settings, self.dev_instance))
             client = self._resolve_client(req)
             if not req.form_ok:
                 raise ClerkError("unsupported_content_type", long_message=(
@@ -244,14 +181,22 @@ class Fapi:
             raise ClerkError("origin_invalid", long_message=(
                 "Browser (cookie) mode is not emulated: use native mode (_is_native=1 and the "
                 "Authorization header)."))
-        if not has_auth:
+        if not self.settings["native_api"]:
+            raise ClerkError("native_api_disabled")
+        if not has_auth and not self.settings["auth_header_optional"]:
             raise ClerkError("request_header_missing")
-        token = req.headers["authorization"].strip()
+        token = req.headers.get("authorization", "").strip()
+        if self.settings["accept_bearer"] and token[:7].lower() == "bearer ":
+            token = token[7:].strip()
         if token == "":
             return self.store.new_client(self.opaque.mint)
         client = self.store.client_for_token(token)
         if client is None:
             raise ClerkError("authentication_invalid")
+        if client.revoked == "client_not_found":
+            # catalogue ClientNotFound: a client FAPI no longer has (FAPI-NOTES section 11)
+            raise ClerkError("resource_not_found", message="Client not found",
+                             long_message="No client was found with id %s" % client.id)
         if client.revoked:
             raise ClerkError(client.revoked)
         return client
@@ -323,6 +268,8 @@ class Fapi:
         retry = self.store.rate_check()
         if retry is not None:
             raise ClerkError("too_many_requests", headers=[("Retry-After", str(retry))])
+        if self.settings["device_attestation"]:
+            raise ClerkError("requires_device_attestation")
         form = req.form
         strategy = form.get("strategy") or None
         identifier = (form.get("identifier") or "").strip()
@@ -338,18 +285,25 @@ class Fapi:
                 return self._wrap(client, resources.sign_in_json(si, self.store), si.status)
         user = self.store.find_user(identifier)
         if user is None:
+            if self.settings["enumeration_protection"] and strategy == "password":
+                raise ClerkError("form_password_or_identifier_incorrect",
+                                 {"param_name": "password"})
             raise ClerkError("form_identifier_not_found", {"param_name": "identifier"})
         self._check_user_state(user)
-        existing = self.store.active_session_for(client, user)
-        if existing is not None:
-            raise ClerkError("identifier_already_signed_in", {"session_id": existing.id})
+        if self.settings["single_session"]:
+            if self.store.any_active_session(client) is not None:
+                raise ClerkError("session_exists")
+        else:
+            existing = self.store.active_session_for(client, user)
+            if existing is not None:
+                raise ClerkError("identifier_already_signed_in", {"session_id": existing.id})
         if strategy is None:
             si = self.store.new_sign_in(client, normalise_identifier(identifier), user)
             si.status = "needs_first_factor"
             si.client_trust_state = "known" if self.store.is_trusted(client, user) else "new"
             with self.store.lock:
                 return self._wrap(client, resources.sign_in_json(si, self.store), si.status)
-        if user.password is None:
+        if user.password_error is None and user.password is None:
             raise ClerkError("strategy_for_user_invalid", {"param_name": "strategy"})
         password = form.get("password") or ""
         if not password:
@@ -359,9 +313,14 @@ class Fapi:
         return self._after_password(client, si, user, fault)
 
     def _verify_password(self, user, password):
+        if user.password_error is not None:
+            # the fixture's answer to any password of this user (no_password_set, ...)
+            raise ClerkError(user.password_error, {"param_name": "password"})
         if password != user.password:
             self.store.record_failure(user)
-            raise ClerkError("form_password_incorrect", {"param_name": "password"})
+            raise ClerkError("form_password_or_identifier_incorrect"
+                             if self.settings["enumeration_protection"]
+                             else "form_password_incorrect", {"param_name": "password"})
         self.store.record_success(user)
         if user.pwned:
             raise ClerkError("form_password_pwned", {"param_name": "password"})
@@ -388,7 +347,8 @@ class Fapi:
                 legacy = self.device_trust == "legacy" and status == "complete"
                 si.status = "needs_second_factor" if legacy else "needs_client_trust"
                 si.trust_challenge = True
-                si.factors = resources.trust_factors(user)
+                si.factors = resources.trust_factors(
+                    user, email_link=self.settings["trust_email_link"])
                 si.client_trust_state = "new"
             else:
                 si.status = status
@@ -406,6 +366,10 @@ class Fapi:
         session = self.store.new_session(client, user)
         if second_factor:
             session.factor_verification_age = [0, 0]
+        tasks = self._tasks(user, session)
+        if tasks:
+            session.status = "pending"
+            session.tasks = [{"key": k} for k in tasks]
         session.last_jwt = self._session_jwt(session, user)
         with self.store.lock:
             si.status = "complete"
@@ -416,6 +380,17 @@ class Fapi:
         # Device Trust: this user has now had a session on this client
         self.store.trust(client, user)
         self.store.rotate_token(client, self.opaque.mint)
+
+    def _tasks(self, user, session):
+        """Session task keys of a new session (FAPI-NOTES section 11): the user's own, the
+        instance's, setup-mfa when MFA is required and the user has none, and
+        choose-organization when an organization is forced and none is active."""
+        keys = list(user.session_tasks or []) + list(self.settings["session_tasks"] or [])
+        if self.settings["require_mfa"] and not user.mfa_strategies:
+            keys.append("setup-mfa")
+        if self.settings["force_organization"] and session.active_org is None:
+            keys.append("choose-organization")
+        return list(dict.fromkeys(keys))
 
     def now(self):
         """Seconds for JWT times: the clock shifted by --clock-offset."""
@@ -439,13 +414,15 @@ class Fapi:
         definition) for this session; every JWT handed out is minted here."""
         org = session.active_org if org == "active" else org
         if template is not None:
-            claims = tokens.template_claims(template, self.issuer, user, session.id, org,
-                                            now=self.now())
+            claims = tokens.template_claims(template, self.iss, user, session.id, org,
+                                            now=self.now(), sid=self.settings["template_sid"])
             category = tokens.TEMPLATE_CATEGORY
         else:
-            claims = tokens.session_claims(self.issuer, user.id, session.id, org,
+            claims = tokens.session_claims(self.iss, user.id, session.id, org,
                                            now=self.now(), fva=session.factor_verification_age,
                                            version=self.jwt_claims)
+            if session.status == "pending":
+                claims["sts"] = "pending"
             category = tokens.SESSION_CATEGORY
         return self.key.sign(claims, category, fault=self._jwt_fault())
 
@@ -506,7 +483,7 @@ class Fapi:
                 "%s does not match one of the allowed values for parameter strategy"
                 % strategy[:40]))
         offered = self._offered(si, user, strategy)
-        key = "email_address_id" if strategy == "email_code" else "phone_number_id"
+        key = "phone_number_id" if strategy == "phone_code" else "email_address_id"
         wanted = req.form.get(key)
         if wanted:
             chosen = [f for f in offered if f.get(key) == wanted]
@@ -516,7 +493,7 @@ class Fapi:
             factor = chosen[0]
         else:
             factor = ([f for f in offered if f.get("default")] or offered)[0]
-        addrs = dict(user.emails if strategy == "email_code" else user.phones)
+        addrs = dict(user.phones if strategy == "phone_code" else user.emails)
         to = addrs.get(factor[key])
         code = self.store.new_code()
         expire_at = now_ms() + int(self.store.code_ttl * 1000)
@@ -592,92 +569,10 @@ class Fapi:
         if user is None:
             raise ClerkError("form_identifier_not_found", {"param_name": "identifier"})
         self._check_user_state(user)
-        if user.password is None:
+        if user.password_error is None and user.password is None:
             raise ClerkError("strategy_for_user_invalid", {"param_name": "strategy"})
         password = req.form.get("password") or ""
         if not password:
             raise _param_missing("password")
         self._verify_password(user, password)
         return self._after_password(client, si, user, fault)
-
-    # ---- sessions --------------------------------------------------------------------
-    def _session_action(self, req, client, method, sess_id, action, template):
-        with self.store.lock:
-            s = client.sessions.get(sess_id)
-        if s is None or s.status == "removed":
-            raise ClerkError("resource_not_found", long_message="No session was found with id %s"
-                             % sess_id[:60])
-        user = self.store.users.get(s.user_id)
-        if action is None:
-            if method != "GET":
-                raise ClerkError("resource_not_found")
-            with self.store.lock:
-                return self._wrap(client, resources.session_json(s, self.store))
-        if method != "POST":
-            raise ClerkError("resource_not_found")
-        if action == "tokens":
-            if s.status not in ("active", "pending"):
-                raise ClerkError("signed_out")
-            org = "active"
-            tmpl = None
-            if template is not None:
-                with self.templates_lock:
-                    tmpl = copy.deepcopy(self.templates.get(template))
-                if tmpl is None:
-                    raise ClerkError("resource_not_found", message="JWT template not found",
-                                     long_message="No JWT template exists with name: %s"
-                                     % template[:60])
-            elif "organization_id" in req.form:
-                wanted = req.form["organization_id"]
-                org = None if wanted == "" else self.store.find_org(user, wanted)
-                if wanted and org is None:
-                    raise _org_not_found(wanted)
-            jwt = self._session_jwt(s, user, org, tmpl)
-            if template is None:
-                s.last_jwt = jwt
-            return json_response(200, {"object": "token", "jwt": jwt}, client.token)
-        if action == "touch":
-            if s.status not in ("active", "pending"):
-                raise ClerkError("invalid_action_for_session", long_message=(
-                    "Unable to touch session %s" % s.id))
-            intent = req.form.get("intent")
-            if intent not in (None, "", "focus", "select_session", "select_org"):
-                raise ClerkError("form_param_value_invalid", {"param_name": "intent"})
-            if "active_organization_id" in req.form:
-                wanted = req.form["active_organization_id"]
-                if wanted == "":
-                    s.active_org = None
-                else:
-                    org = self.store.find_org(user, wanted)
-                    if org is None:
-                        raise _org_not_found(wanted)
-                    s.active_org = org
-            s.last_active_at = s.updated_at = int(time.time() * 1000)
-            s.last_jwt = self._session_jwt(s, user)
-            with self.store.lock:
-                client.last_active_session_id = s.id
-                return self._wrap(client, resources.session_json(s, self.store))
-        if action in ("end", "remove"):
-            if action == "end" and s.status not in ("active", "pending"):
-                raise ClerkError("invalid_action_for_session", long_message=(
-                    "Unable to end session %s" % s.id))
-            with self.store.lock:
-                self.store.end_session(s, "ended" if action == "end" else "removed")
-                self._refresh_last_active(client)
-                return self._wrap(client, resources.session_json(s, self.store))
-        raise ClerkError("resource_not_found")
-
-    def _refresh_last_active(self, client):
-        active = [x.id for x in client.sessions.values() if x.status in ("active", "pending")]
-        client.last_active_session_id = active[-1] if active else None
-        client.updated_at = int(time.time() * 1000)
-
-    def _remove_all_sessions(self, client):
-        with self.store.lock:
-            for s in client.sessions.values():
-                if s.status in ("active", "pending", "ended"):
-                    self.store.end_session(s, "removed")
-            self._refresh_last_active(client)
-            c = resources.client_json(client, self.store)
-        return json_response(200, {"response": c, "client": c}, client.token)
-

@@ -25,12 +25,13 @@ SPECS = {
                    "long_message": None, "trace_id": None},
     "sign_in_status": {"status": REQUIRED},
     "no_client_token": {},
+    "client_token": {"value": REQUIRED},
     "empty_body_200": {},
     "jwt": {"kind": REQUIRED},
     "wire": {"kind": REQUIRED},
 }
 JWT_KINDS = ("bad_signature", "wrong_iss", "expired", "not_yet_valid", "alg_none", "hs256",
-             "unknown_kid", "wrong_sid", "wrong_sub", "rs512", "no_exp")
+             "unknown_kid", "wrong_sid", "wrong_sub", "rs512", "no_exp", "sts_pending")
 # framings of the `wire` fault: valid HTTP a client must read, then broken HTTP it must refuse
 WIRE_KINDS = ("chunked", "close_delimited", "continue_first", "tiny_writes", "header_variants",
               "garbage_after_answer",
@@ -110,6 +111,10 @@ def parse(body):
         raise FaultError("kind must be one of %s" % ", ".join(WIRE_KINDS))
     if name == "sign_in_status" and not isinstance(params["status"], str):
         raise FaultError("status must be a string")
+    if name == "client_token" and not (isinstance(params["value"], str) and
+                                       params["value"].isprintable() and
+                                       len(params["value"]) <= 4096):
+        raise FaultError("value must be a printable string (\"\" or \"Bearer\" clear the client)")
     if name == "error_code":
         for key in ("code", "message", "long_message", "trace_id"):
             if params[key] is not None and not isinstance(params[key], str):

@@ -140,7 +140,7 @@ def first_factors(user):
 
 
 def _code_entry(strategy, aid, addr, primary, default):
-    key = "email_address_id" if strategy == "email_code" else "phone_number_id"
+    key = "phone_number_id" if strategy == "phone_code" else "email_address_id"
     return {"strategy": strategy, "safe_identifier": _mask(addr), key: aid,
             "primary": primary, "default": default}
 
@@ -160,11 +160,15 @@ def mfa_factors(user):
     return out
 
 
-def trust_factors(user):
+def trust_factors(user, email_link=False):
     """supported_second_factors of a Device Trust check: an email_code entry per email
-    address, then a phone_code entry per phone number; the first one is the default."""
-    out = [_code_entry("email_code", aid, a, i == 0, False)
-           for i, (aid, a) in enumerate(user.emails)]
+    address (each followed by an email_link entry with `email_link`, as real Clerk offers),
+    then a phone_code entry per phone number; the first one is the default."""
+    out = []
+    for i, (aid, a) in enumerate(user.emails):
+        out.append(_code_entry("email_code", aid, a, i == 0, False))
+        if email_link:
+            out.append(_code_entry("email_link", aid, a, i == 0, False))
     out += [_code_entry("phone_code", aid, a, i == 0, False)
             for i, (aid, a) in enumerate(user.phones)]
     if out:
@@ -184,6 +188,10 @@ def password_verification(status):
 
 
 def otp_verification(strategy, status, attempts, expire_at):
+    """An emailed/SMS code's verification, or an email link's (spec Stubs.Verification.Link)."""
+    if strategy == "email_link":
+        return {"object": "verification_email_link", "status": status, "strategy": strategy,
+                "attempts": attempts, "expire_at": expire_at}
     return {"object": "verification_otp", "status": status, "strategy": strategy,
             "attempts": attempts, "expire_at": expire_at}
 
@@ -223,7 +231,7 @@ def session_json(s, store):
         "object": "session", "id": s.id, "status": s.status,
         "expire_at": s.expire_at, "abandon_at": s.abandon_at, "last_active_at": s.last_active_at,
         "last_active_token": ({"object": "token", "jwt": s.last_jwt}
-                              if s.last_jwt and s.status == "active" else None),
+                              if s.last_jwt and s.status in ("active", "pending") else None),
         "actor": None, "tasks": s.tasks,
         "last_active_organization_id": s.active_org["id"] if s.active_org else None,
         "user": user_json(user, store, s.created_at) if user else None,

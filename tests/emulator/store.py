@@ -12,6 +12,7 @@ import time
 import otp
 
 STATES = ("active", "locked", "banned", "deactivated")
+TASK_KEYS = ("reset-password", "setup-mfa", "choose-organization")
 SECOND_FACTORS = ("totp", "phone_code", "email_code", "backup_code")
 LOCKOUT_SECONDS = 3600
 RATE_WINDOW = 10.0
@@ -87,6 +88,16 @@ class User:
         if self.state not in STATES:
             raise UserError("%s: state must be one of %s" % (self.id, ", ".join(STATES)))
         self.pwned = bool(d.get("pwned", False))
+        # the code every password sign-in of this user gets (no_password_set, ...), or None
+        self.password_error = d.get("password_error")
+        if self.password_error is not None and not (
+                isinstance(self.password_error, str) and self.password_error.isidentifier()):
+            raise UserError("%s: password_error must be an error code" % self.id)
+        tasks = d.get("session_tasks") or []
+        if not isinstance(tasks, list) or not all(t in TASK_KEYS for t in tasks):
+            raise UserError("%s: session_tasks must be a list of %s" % (self.id,
+                                                                      ", ".join(TASK_KEYS)))
+        self.session_tasks = list(dict.fromkeys(tasks))
         self.organizations = self._organizations(d)
         # the single `organization` field of older fixtures = the first membership
         self.organization = self.organizations[0] if self.organizations else None
@@ -271,6 +282,7 @@ class Store:
         self.attempt_rate_limit = attempt_rate_limit
         self.attempt_rate_window = attempt_rate_window
         self.code_ttl = code_ttl
+        self.lockout_seconds = LOCKOUT_SECONDS
         self.reset()
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -359,7 +371,7 @@ class Store:
             n = self.failures.get(user.id, 0) + 1
             self.failures[user.id] = n
             if n >= self.lockout_threshold:
-                self.locked_until[user.id] = time.time() + LOCKOUT_SECONDS
+                self.locked_until[user.id] = time.time() + self.lockout_seconds
             return n
 
     def record_success(self, user):
@@ -445,6 +457,14 @@ class Store:
         with self.lock:
             for s in client.sessions.values():
                 if s.user_id == user.id and s.status in ("active", "pending"):
+                    return s
+            return None
+
+    def any_active_session(self, client):
+        """Single-session mode: any active or pending session on the client, or None."""
+        with self.lock:
+            for s in client.sessions.values():
+                if s.status in ("active", "pending"):
                     return s
             return None
 

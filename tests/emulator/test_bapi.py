@@ -117,7 +117,7 @@ def test_list_users_by_identifier(emu):
 
 def test_list_users_paging(emu):
     everyone = ids(emu.bapi("GET", "/v1/users", query={"limit": 100}))
-    assert len(everyone) == 16 and "user_alice" in everyone
+    assert len(everyone) == 22 and "user_alice" in everyone
     assert len(ids(emu.bapi("GET", "/v1/users"))) == 10                  # default limit
     assert ids(emu.bapi("GET", "/v1/users", query={"limit": 2, "offset": 1})) == everyone[1:3]
     r = emu.bapi("GET", "/v1/users", query={"limit": 0})

@@ -209,7 +209,8 @@ def test_start_failure_reports_stderr(tmp_path):
 
 
 def test_sigterm_stops_cleanly(tmp_path):
-    emu = Emulator(tmp_path, users=[{"id": "user_x", "identifiers": ["x@y.z"], "password": "pw"}])
+    emu = Emulator(tmp_path, users=[{"id": "user_x", "identifiers": ["x@y.z"], "password": "pw"}],
+                   profile="kind")
     with emu:
         assert emu.sign_in("x@y.z", "pw").status == 200
         pid = emu.pid

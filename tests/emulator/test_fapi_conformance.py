@@ -281,7 +281,7 @@ def bapi_spec():
 def test_bapi_users_conform(bapi_spec, emu):
     emu.sign_in("alice", "correct horse")
     r = emu.bapi("GET", "/v1/users", query={"limit": 100})
-    assert r.status == 200 and len(r.json()) == 16
+    assert r.status == 200 and len(r.json()) == 22
     bapi_spec.validate(r.json(), "/users", "get", 200)
     for uid in ("user_alice", "user_mfa", "user_totp", "user_email2fa", "user_banned",
                 "user_nopass"):

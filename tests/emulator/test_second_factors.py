@@ -279,7 +279,7 @@ def test_expired_code(emu):
 def test_code_ttl_option(tmp_path):
     user = {"id": "user_t", "identifiers": ["t@x.y"], "password": "pw",
             "second_factors": ["email_code"]}
-    with Emulator(tmp_path, users=[user], code_ttl=0.3) as emu:
+    with Emulator(tmp_path, users=[user], code_ttl=0.3, profile="kind") as emu:
         si, tok = password_step(emu, "t@x.y", "pw")
         p = emu.prepare_second_factor(si["id"], "email_code", tok)
         v = p.json()["response"]["second_factor_verification"]

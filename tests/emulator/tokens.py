@@ -64,7 +64,8 @@ class SigningKey:
 
 
 JWT_FAULT_KINDS = ("bad_signature", "wrong_iss", "expired", "not_yet_valid", "alg_none",
-                   "hs256", "unknown_kid", "wrong_sid", "wrong_sub", "rs512", "no_exp")
+                   "hs256", "unknown_kid", "wrong_sid", "wrong_sub", "rs512", "no_exp",
+                   "sts_pending")
 WRONG_ISSUER = "https://clerk.wrong-issuer.invalid"
 
 
@@ -165,6 +166,8 @@ class Keyring:
             claims["sub"] = "user_" + secrets.token_hex(12)
         elif fault == "no_exp":
             claims.pop("exp", None)
+        elif fault == "sts_pending":
+            claims["sts"] = "pending"          # a pending session's token
         if fault == "alg_none":
             header["alg"] = "none"
             return b64url(_json(header)) + "." + b64url(_json(claims)) + "."
@@ -276,9 +279,10 @@ def _shortcode(value, ctx):
     return value
 
 
-def template_claims(template, iss, user, session_id, org, now=None):
-    """Claims of a JWT-template token: iss, sub, sid, iat, nbf, exp, jti, then the
-    template's own claims with shortcodes filled in."""
+def template_claims(template, iss, user, session_id, org, now=None, sid=True):
+    """Claims of a JWT-template token: iss, sub, iat, nbf, exp, jti (and sid when `sid`:
+    real Clerk puts none in a template token), then the template's own claims with
+    shortcodes filled in."""
     now = int(now if now is not None else time.time())
     emails = [a for _, a in user.emails]
     phones = [p for _, p in user.phones]
@@ -293,6 +297,8 @@ def template_claims(template, iss, user, session_id, org, now=None):
     claims = {"exp": now + template["lifetime"], "iat": now, "iss": iss,
               "jti": secrets.token_hex(10), "nbf": now - template["allowed_clock_skew"],
               "sid": session_id, "sub": user.id}
+    if not sid:
+        del claims["sid"]
     claims.update(_shortcode(template["claims"], ctx))
     return claims
 

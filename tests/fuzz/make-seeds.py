@@ -132,11 +132,12 @@ def main():
                     os.unlink(os.path.join(CORPUS, d, f))
     tmp = tempfile.mkdtemp(prefix="fuzz-seeds-")
     try:
-        with Emulator(os.path.join(tmp, "main")) as emu:
+        # the kind world: the seeds capture the answers the corpus was made from
+        with Emulator(os.path.join(tmp, "main"), profile="kind") as emu:
             capture_main(emu)
-        with Emulator(os.path.join(tmp, "dev"), dev_instance=True) as dev:
+        with Emulator(os.path.join(tmp, "dev"), dev_instance=True, profile="kind") as dev:
             capture_dev(dev)
-        with Emulator(os.path.join(tmp, "trust"), device_trust=True) as trust:
+        with Emulator(os.path.join(tmp, "trust"), device_trust=True, profile="kind") as trust:
             capture_trust(trust)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -152,7 +152,8 @@ def hold_state_lock(state_dir, identifier):
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
     assert os.path.exists(MODULE), "build the module first: %s missing" % MODULE
-    emu = Emulator(str(tmp_path_factory.mktemp("emulator"))).start()
+    # the tests written before the real-Clerk defaults ask for the kind world by name
+    emu = Emulator(str(tmp_path_factory.mktemp("emulator")), profile="kind").start()
     yield emu
     emu.stop()
 
@@ -167,3 +168,25 @@ def emu(emulator):
 @pytest.fixture
 def pam(tmp_path, emu):
     return PamRunner(tmp_path, emu)
+
+
+@pytest.fixture(scope="session")
+def real_emulator(tmp_path_factory):
+    """The emulator playing real Clerk (profile "real": rate limits, lockout, single-session
+    mode, template tokens without sid, ...); reset before each test."""
+    assert os.path.exists(MODULE), "build the module first: %s missing" % MODULE
+    emu = Emulator(str(tmp_path_factory.mktemp("real-emulator")), profile="real").start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def real_emu(real_emulator):
+    real_emulator.reset()
+    yield real_emulator
+    real_emulator.clear_faults()
+
+
+@pytest.fixture
+def real_pam(tmp_path, real_emu):
+    return PamRunner(tmp_path, real_emu)

@@ -145,7 +145,8 @@ def test_rate_limit_longer_than_we_wait_fails(pam, emu):
 
 @pytest.fixture(scope="module")
 def trust_emulator(tmp_path_factory):
-    emu = Emulator(str(tmp_path_factory.mktemp("trust-emulator")), device_trust=True).start()
+    emu = Emulator(str(tmp_path_factory.mktemp("trust-emulator")), device_trust=True,
+                   profile="kind").start()
     yield emu
     emu.stop()
 
@@ -315,7 +316,7 @@ def test_legacy_device_trust_answers_needs_second_factor(pam, tmp_path_factory):
     # Apps without the "Device Trust Status" update: needs_second_factor with
     # client_trust_state "new" is a trust check, and the client is kept too.
     legacy = Emulator(str(tmp_path_factory.mktemp("legacy-trust")),
-                      device_trust_legacy=True).start()
+                      device_trust_legacy=True, profile="kind").start()
     try:
         pam.emu = legacy
         pam.service()

@@ -242,7 +242,8 @@ def test_bad_answers(pam, emu, fault, params, code, outcomes, what):
 
 @pytest.fixture(scope="module")
 def dev_emulator(tmp_path_factory):
-    dev = Emulator(str(tmp_path_factory.mktemp("dev-emulator")), dev_instance=True).start()
+    dev = Emulator(str(tmp_path_factory.mktemp("dev-emulator")), dev_instance=True,
+                   profile="kind").start()
     yield dev
     dev.stop()
 
@@ -386,9 +387,13 @@ def test_jwks_fetch_hangs(pam, emu):
 def jwt_kinds():
     try:
         from emulator import faults
-        return list(getattr(faults, "JWT_KINDS", ()))
+        kinds = list(getattr(faults, "JWT_KINDS", ()))
     except ImportError:
         return []
+    # a pending session's token (sts: "pending") is not refused yet (issue 12 item 1)
+    return [pytest.param(k, marks=pytest.mark.xfail(
+        strict=True, reason="issue 12 item 1: module not fixed yet"))
+        if k == "sts_pending" else k for k in kinds]
 
 
 @pytest.mark.parametrize("kind", jwt_kinds())

@@ -168,7 +168,8 @@ def test_reset_mid_body(pam, emu):
 
 def test_dev_instance_handshake_then_retry(pam, emu, tmp_path_factory):
     from emulator.control import Emulator
-    dev = Emulator(str(tmp_path_factory.mktemp("dev-emulator")), dev_instance=True).start()
+    dev = Emulator(str(tmp_path_factory.mktemp("dev-emulator")), dev_instance=True,
+                   profile="kind").start()
     try:
         pam.service(auth_args=["conf=%s" % pam.conf, "frontend_api=%s" % dev.url,
                                "cafile=%s" % dev.ca_file])

@@ -115,7 +115,8 @@ def test_organization_by_slug_uses_touch(pam, emu):
 
 def test_v1_claims_are_read_too(pam, tmp_path_factory):
     from emulator.control import Emulator
-    v1 = Emulator(str(tmp_path_factory.mktemp("v1-emulator")), jwt_claims="v1").start()
+    v1 = Emulator(str(tmp_path_factory.mktemp("v1-emulator")), jwt_claims="v1",
+                  profile="kind").start()
     try:
         pam.emu = v1
         name = org_user(v1, "user_v1", "v1user", [("org_v1", "vee", "admin")])

@@ -42,9 +42,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# The emulator, with a lockout threshold no wrong password here reaches.
+# The emulator in its kind world (no per-IP rate limits: every login here comes from one
+# address), with a lockout threshold no wrong password here reaches.
 "$TEST_PYTHON" "$SRCDIR/tests/emulator/fapi_emulator.py" --state-dir "$tmp/emu" \
-	--lockout-threshold 1000000 --exit-with-parent >"$tmp/emulator.log" 2>&1 &
+	--profile kind --lockout-threshold 1000000 --exit-with-parent >"$tmp/emulator.log" 2>&1 &
 emu_pid=$!
 i=0
 while [ ! -s "$tmp/emu/ready.json" ]; do
