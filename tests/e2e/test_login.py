@@ -8,6 +8,7 @@ the shell. /var/log/wtmp, btmp and lastlog are the test's own copies.
 """
 import grp
 import os
+import re
 import subprocess
 
 import pytest
@@ -46,17 +47,55 @@ def demo(group):
         yield a
 
 
+def profile_lines(field):
+    """The lines of a field of debian/pam-configs/clerk."""
+    lines, on = [], False
+    with open(os.path.join(e2e.SRCDIR, "debian", "pam-configs", "clerk")) as f:
+        for line in f:
+            if re.match(r"^\S", line):
+                on = line.split(":", 1)[0] == field
+            elif on and line.strip():
+                lines.append(re.sub(r"\s+", " ", line.strip()))
+    return lines
+
+
+def render_profile(sb, module, args):
+    """common-auth as pam-auth-update --enable clerk renders it (pam_clerk.8 shows the
+    result): the profile's Auth-Initial lines first in the primary block, "end" a jump
+    to pam_permit, pam_unix then with try_first_pass (its profile's Auth field)."""
+    with open("/etc/pam.d/common-auth") as f:
+        lines = f.read().splitlines()
+    i_unix = next(i for i, ln in enumerate(lines) if re.match(r"^auth\s.*pam_unix\.so", ln))
+    i_permit = next(i for i, ln in enumerate(lines) if re.match(r"^auth\s.*pam_permit\.so", ln))
+    clerk = [recipes.with_module("auth " + ln, module, args) for ln in
+             profile_lines("Auth-Initial")]
+    # From the profile's last line past pam_unix .. pam_deny: live lines only.
+    jump = sum(1 for ln in lines[i_unix:i_permit] if re.match(r"^auth\s", ln))
+    clerk = [ln.replace("success=end", "success=%d" % jump) for ln in clerk]
+    unix = lines[i_unix] if "try_first_pass" in lines[i_unix] else \
+        lines[i_unix] + " try_first_pass"
+    new = lines[:i_unix] + clerk + [unix] + lines[i_unix + 1:]
+    sb.service("common-auth", new)
+    return new
+
+
 @pytest.fixture
 def login_sandbox(tmp_path, syslog, emu, conf):
     def make(conf_file=None, frontend_api=None, sample="login.pam"):
         sb = e2e.Sandbox(tmp_path / "sandbox", syslog)
         args = e2e.module_args(emu, conf_file or conf, frontend_api=frontend_api,
                                extra=e2e.state_args(tmp_path))
-        if sample == "old":
+        if sample == "profile":
+            if not os.path.isfile(os.path.join(e2e.SRCDIR, "debian", "pam-configs", "clerk")):
+                pytest.skip("no debian/ in this tree")
+            sb.stack = render_profile(sb, e2e.MODULE, args)    # login itself unchanged
+            sample = None
+        elif sample == "old":
             path = tmp_path / "old.pam"
             path.write_text("\n".join(OLD_RECIPE) + "\n")
             sample = str(path)
-        sb.stack = recipes.splice(sb, "login", sample, e2e.MODULE, args)
+        if sample:
+            sb.stack = recipes.splice(sb, "login", sample, e2e.MODULE, args)
         group_conf = tmp_path / "group.conf"
         group_conf.write_text("login;*;%s;Al0000-2400;%s\n" % (DEMO_USER, GROUP))
         sb.bind(str(group_conf), "/etc/security/group.conf")
@@ -139,3 +178,27 @@ def test_outage_lets_the_local_password_log_in(demo, login_sandbox, syslog, emu)
                                 syslog)
     assert shell is not None, "%s\n--- syslog:\n%s" % (out, syslog.text())
     assert syslog.wait_for(r"pam_clerk\(login:auth\).* outcome=network_error"), syslog.text()
+
+
+# ---- the Debian package's pam-auth-update profile, in common-auth -------------------------
+@pytest.mark.parametrize("password,typo", [(DEMO_PASSWORD, False), (LOCAL_PASSWORD, False),
+                                           (LOCAL_PASSWORD, True)],
+                         ids=["clerk-password", "local-password", "config-typo"])
+def test_profile_in_common_auth_keeps_pam_group(password, typo, demo, login_sandbox, syslog,
+                                                emu, tmp_path):
+    """pam-auth-update --enable clerk: Debian's login file as it is, common-auth with the
+    profile. Either password logs in with pam_group's group; a typo in the configuration
+    leaves the local password working, and the log names the key."""
+    conf_file = recipes.typo_conf(str(tmp_path / "typo.conf")) if typo else None
+    sb = login_sandbox(conf_file=conf_file, sample="profile")
+    assert sum("pam_clerk" in ln for ln in sb.stack) == 1, sb.stack
+    shell, out = login_dialogue(sb, password, syslog)
+    assert shell is not None, "%s\n--- common-auth:\n%s\n--- syslog:\n%s" % (
+        out, "\n".join(sb.stack), syslog.text())
+    assert GROUP in shell[len(DEMO_USER) + 1:].split(","), shell
+    if typo:
+        line = syslog.wait_for(r"pam_clerk\(login:auth\).*outcome=config_error")
+        assert line and "publishable_kye" in line, syslog.text()
+    else:
+        want = "success" if password == DEMO_PASSWORD else "bad_credentials"
+        assert syslog.wait_for(r"pam_clerk\(login:auth\).* outcome=%s" % want), syslog.text()
