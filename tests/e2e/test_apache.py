@@ -335,7 +335,7 @@ def test_worker_memory_flat_over_5000_requests(apache, kemu, record_property):
     child = apache.children()
     assert len(child) == 1, child
     child = child[0]
-    warm_up = int(os.environ.get("CLERK_E2E_APACHE_WARMUP", "2000"))
+    warm_up = int(os.environ.get("CLERK_E2E_APACHE_WARMUP", "3000"))
     rounds = int(os.environ.get("CLERK_E2E_APACHE_ROUNDS", "5"))
     warm = run_concurrently(apache, "/nocache/ok.html", plan(warm_up))
     assert wrong_answers(warm) == []
