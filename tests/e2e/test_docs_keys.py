@@ -165,13 +165,24 @@ def test_man_page_return_values():
 # ---- examples and the rest of what the pages must cover -----------------------------------
 def test_man_page_stacks_are_the_tested_ones():
     page = read("man", "pam_clerk.8")
-    # test_sshd.py runs both control fields; the man page shows them.
-    assert "auth %s pam_clerk.so" % e2e.CLERK_FIRST_KBDINT in page
-    assert e2e.CLERK_FIRST in page
-    assert "auth required pam_unix.so try_first_pass" in page
-    for needed in (".SS sshd", ".SS login", ".SS su", ".SS pamtester",
-                   "KbdInteractiveAuthentication yes", "PasswordAuthentication yes",
-                   "pam-auth-update --enable clerk"):
+    flat = re.sub(r"[ \t]+", " ", page)
+    # The recipe stack of etc/sshd.pam (which test_sshd_recipe.py, test_login.py,
+    # test_su_recipe.py and test_sudo.py splice into Debian's files) is the one shown.
+    with open(os.path.join(ROOT, "etc", "sshd.pam"), encoding="utf-8") as f:
+        sample = [re.sub(r"\s+", " ", ln.strip()) for ln in f
+                  if ln.strip().startswith("auth")]
+    assert len(sample) == 4, sample
+    for line in sample:
+        assert line in flat, "pam_clerk.8 does not show the sample line %r" % line
+    for name in ("login.pam", "su.pam", "sudo.pam", "dovecot.pam"):
+        with open(os.path.join(ROOT, "etc", name), encoding="utf-8") as f:
+            lines = [re.sub(r"\s+", " ", ln.strip()) for ln in f
+                     if ln.strip().startswith("auth")]
+        assert [re.sub(r" end_session=auth$", "", ln) for ln in lines] == sample, name
+    for needed in (".SS sshd", ".SS login", ".SS su", ".SS sudo", ".SS Apache",
+                   ".SS Dovecot", ".SS pamtester", "KbdInteractiveAuthentication yes",
+                   "PasswordAuthentication yes", "pam-auth-update --enable clerk",
+                   "pam_group", "service_err=ignore"):
         assert needed in page, needed
 
 
