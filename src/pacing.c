@@ -157,12 +157,12 @@ static void prune(struct kind_rec *k, long long now, long window_ms)
 
 /* Lock and read the record into r; a corrupt one starts empty, and the
  * first such report is kept in err. The lock descriptor, or -1. */
-static int load(int dirfd, struct record *r, char *err, size_t errsize)
+static int load(int dirfd, long wait_ms, struct record *r, char *err, size_t errsize)
 {
 	char why[256];
 	struct buf b;
 	buf_init(&b, RECORD_MAX);
-	int fd = record_open(dirfd, RECORD, PACING_LOCK_WAIT_MS, &b, why, sizeof why);
+	int fd = record_open(dirfd, RECORD, wait_ms, &b, why, sizeof why);
 	if (fd >= 0 && parse(buf_str(&b), b.len, r) != 0) {
 		memset(r, 0, sizeof *r);
 		record_remove(dirfd, RECORD);
@@ -191,11 +191,17 @@ static int valid(enum pacing_kind kind, struct pacing_rate rate)
 /* One look at the record: reserve a slot now (0) or say how long until one
  * frees (> 0); -1 on error. */
 static long long try_reserve(int dirfd, enum pacing_kind kind, struct pacing_rate rate,
-			     const struct pacing_clock *clk, char *err, size_t errsize)
+			     long long deadline_ms, const struct pacing_clock *clk, char *err,
+			     size_t errsize)
 {
 	struct record r;
 	long long wait = 0;
-	int fd = load(dirfd, &r, err, errsize);
+	/* Waiting for the record comes out of the login's budget too. */
+	long long left = deadline_ms - clk->mono_ms(clk->ctx);
+	long lock_wait = left < 0		      ? 0
+			 : left < PACING_LOCK_WAIT_MS ? (long)left
+						      : PACING_LOCK_WAIT_MS;
+	int fd = load(dirfd, lock_wait, &r, err, errsize);
 	if (fd < 0)
 		return -1;
 	long long now = clk->wall_ms(clk->ctx);
@@ -239,7 +245,7 @@ enum pacing_result pacing_reserve(int dirfd, enum pacing_kind kind, struct pacin
 		return PACING_ERROR;
 	}
 	for (int round = 0; round < MAX_ROUNDS; round++) {
-		long long wait = try_reserve(dirfd, kind, rate, clk, err, errsize);
+		long long wait = try_reserve(dirfd, kind, rate, deadline_ms, clk, err, errsize);
 		if (wait < 0)
 			return PACING_ERROR;
 		if (wait == 0)
@@ -265,7 +271,7 @@ int pacing_block(int dirfd, enum pacing_kind kind, long retry_after_ms,
 	}
 	if (retry_after_ms > PACING_MAX_BLOCK_MS)
 		retry_after_ms = PACING_MAX_BLOCK_MS;
-	int fd = load(dirfd, &r, err, errsize);
+	int fd = load(dirfd, PACING_LOCK_WAIT_MS, &r, err, errsize);
 	if (fd < 0)
 		return -1;
 	long long now = clk->wall_ms(clk->ctx);

@@ -27,7 +27,8 @@ struct pacing_rate {
 /* The longest Retry-After honoured: a longer one (or a bogus header) cannot
  * stop the host's logins for longer than this. */
 #define PACING_MAX_BLOCK_MS (3600L * 1000)
-/* Waiting for another process to finish with the record. */
+/* Waiting for another process to finish with the record: at most this,
+ * and never past the deadline of pacing_reserve. */
 #define PACING_LOCK_WAIT_MS 2000L
 
 /* Time, for the tests to control. wall_ms: CLOCK_REALTIME; mono_ms:

@@ -384,6 +384,13 @@ static void test_busy_record_is_an_error(void **state)
 	assert_int_equal(flock(fd, LOCK_EX), 0);
 	assert_int_equal(reserve(PACING_SIGNIN_CREATE, CREATE, FAR, &wait_s), PACING_ERROR);
 	assert_non_null(strstr(err, "busy"));
+	/* A login with 300 ms left waits no longer than that for the record. */
+	const struct pacing_clock *sys = pacing_system_clock();
+	long long t0 = sys->mono_ms(NULL);
+	assert_int_equal(reserve(PACING_SIGNIN_CREATE, CREATE, fc.mono + 300, &wait_s),
+			 PACING_ERROR);
+	long long took = sys->mono_ms(NULL) - t0;
+	assert_true(took >= 280 && took < 1500);
 	close(fd);
 	assert_int_equal(reserve(PACING_SIGNIN_CREATE, CREATE, FAR, &wait_s), PACING_OK);
 }
