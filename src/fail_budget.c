@@ -311,6 +311,37 @@ enum fail_verdict fail_budget_failure(int dirfd, const struct fail_policy *p,
 	return left > 0 ? FAIL_BUDGET_REFUSE : FAIL_BUDGET_ALLOW;
 }
 
+int fail_budget_near_lockout(int dirfd, const struct fail_policy *p, const char *identifier,
+			     time_t now, int *just_refused, char *msg, size_t msgsize)
+{
+	struct session s;
+	char id_key[65], rhost_key[65];
+	msg[0] = '\0';
+	*just_refused = 0;
+	if (!valid_policy(p) || keys(p, identifier, NULL, id_key, rhost_key) != 0) {
+		snprintf(msg, msgsize, "failure budget: invalid policy or name");
+		return -1;
+	}
+	if (open_record(&s, dirfd, p, msg, msgsize) != 0)
+		return -1;
+	long long t = (long long)now;
+	expire_all(&s.r, p, t);
+	/* Counted as the failure it is, then brought to the limit. */
+	*just_refused = count_failure(&s.r, p, ENTRY_IDENTIFIER, id_key, p->limit, t);
+	struct entry *e = &s.r.e[find(&s.r, ENTRY_IDENTIFIER, id_key)];
+	if (e->until == 0) {
+		e->until = t + p->lock;
+		*just_refused = 1;
+	}
+	if (e->count < p->limit)
+		e->count = p->limit;
+	int rc = save_record(&s);
+	close_record(&s);
+	if (rc != 0)
+		snprintf(msg, msgsize, "%s: cannot write", RECORD);
+	return rc;
+}
+
 int fail_budget_success(int dirfd, const struct fail_policy *p, const char *identifier, time_t now,
 			char *msg, size_t msgsize)
 {

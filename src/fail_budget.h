@@ -14,6 +14,12 @@
  * success removes the identifier's entry (not the remote host's: a user who
  * signs in cannot clear what their host did to other accounts).
  *
+ * So at most limit failures of an identifier reach Clerk from this host
+ * per window (and none while refused). Clerk's own count need not decay
+ * with time (the emulator keeps it until a success or a lockout), and
+ * other hosts add to it: when Clerk warns that the account is close to
+ * its lockout, fail_budget_near_lockout refuses it here at once.
+ *
  * The caller records failures only for accounts this host has
  * (local_account.h): a name that is not local is refused before any count,
  * so guessed names never reach the record. Entries expire as above, and
@@ -58,6 +64,15 @@ enum fail_verdict fail_budget_check(int dirfd, const struct fail_policy *p, cons
 enum fail_verdict fail_budget_failure(int dirfd, const struct fail_policy *p,
 				      const char *identifier, const char *rhost, time_t now,
 				      long *retry_s, int *just_refused, char *msg, size_t msgsize);
+
+/* Clerk warned that identifier is close to its instance-wide lockout
+ * (422 account_lockout_warning: failures from other hosts and apps count
+ * there too): refuse it locally for lock seconds from now, whatever this
+ * host counted. Call it instead of fail_budget_failure for that answer.
+ * *just_refused as for fail_budget_failure. 0, or -1 with the reason in
+ * msg. */
+int fail_budget_near_lockout(int dirfd, const struct fail_policy *p, const char *identifier,
+			     time_t now, int *just_refused, char *msg, size_t msgsize);
 
 /* A successful sign-in: forget identifier's failures. 0, or -1 with the
  * reason in msg. */

@@ -217,6 +217,33 @@ static void test_success_resets(void **state)
 			 0);
 }
 
+static void test_near_lockout_refuses_at_once(void **state)
+{
+	(void)state;
+	long retry = -1;
+	int just = -1;
+	/* One failure here; Clerk says the account is close to its lockout. */
+	fail_below(&policy, ID, NULL, 1, NOW);
+	assert_int_equal(
+		fail_budget_near_lockout(dirfd_, &policy, ID, NOW + 5, &just, msg, sizeof msg), 0);
+	assert_int_equal(just, 1);
+	assert_int_equal(check(&policy, ID, NULL, NOW + 6, &retry), FAIL_BUDGET_REFUSE);
+	assert_int_equal(retry, 599);
+	/* Said again while refused: no second report, no longer refusal. */
+	assert_int_equal(
+		fail_budget_near_lockout(dirfd_, &policy, ID, NOW + 10, &just, msg, sizeof msg), 0);
+	assert_int_equal(just, 0);
+	assert_int_equal(check(&policy, ID, NULL, NOW + 10, &retry), FAIL_BUDGET_REFUSE);
+	assert_int_equal(retry, 595);
+	assert_int_equal(check(&policy, ID, NULL, NOW + 605, &retry), FAIL_BUDGET_ALLOW);
+	/* With no earlier failure recorded, too; others untouched. */
+	assert_int_equal(
+		fail_budget_near_lockout(dirfd_, &policy, ID2, NOW, &just, msg, sizeof msg), 0);
+	assert_int_equal(just, 1);
+	assert_int_equal(check(&policy, ID2, NULL, NOW, &retry), FAIL_BUDGET_REFUSE);
+	assert_int_equal(check(&policy, "carol", NULL, NOW, &retry), FAIL_BUDGET_ALLOW);
+}
+
 static void test_rhost_keyed_separately(void **state)
 {
 	(void)state;
@@ -404,11 +431,12 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_limit_reached_refuses), T(test_window_expiry),
-		T(test_success_resets),	       T(test_rhost_keyed_separately),
-		T(test_no_user_text_on_disk),  T(test_cap_on_entries),
-		T(test_old_entries_expire),    T(test_corrupt_record_is_reset),
-		T(test_clock_stepped_back),    T(test_invalid_policy),
+		T(test_limit_reached_refuses),	 T(test_window_expiry),
+		T(test_success_resets),		 T(test_near_lockout_refuses_at_once),
+		T(test_rhost_keyed_separately),	 T(test_no_user_text_on_disk),
+		T(test_cap_on_entries),		 T(test_old_entries_expire),
+		T(test_corrupt_record_is_reset), T(test_clock_stepped_back),
+		T(test_invalid_policy),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
