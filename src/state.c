@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 /* The hex SHA-256 of an identifier. 0 or -1. */
-static int state_name(const char *identifier, char out[65])
+int state_name(const char *identifier, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
@@ -119,6 +119,24 @@ int state_open(struct state *st, const char *dir, const char *identifier, bool c
 	return st->dirfd >= 0 ? 0 : -1;
 }
 
+int state_lock_file(int dirfd, const char *name, long wait_ms, char *err, size_t errsize)
+{
+	int fd = state_private_open(dirfd, name, O_RDWR | O_CREAT, err, errsize);
+	if (fd < 0)
+		return -1;
+	long waited = 0;
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= wait_ms) {
+			snprintf(err, errsize, "%s: busy", name);
+			close(fd);
+			return -1;
+		}
+		sleep_ms(20);
+		waited += 20;
+	}
+	return fd;
+}
+
 int state_lock(struct state *st, long wait_ms, char *err, size_t errsize)
 {
 	char lock[80];
@@ -127,19 +145,9 @@ int state_lock(struct state *st, long wait_ms, char *err, size_t errsize)
 	if (st->dirfd < 0)
 		return -1;
 	state_file_name(st, ".lock", lock, sizeof lock);
-	int fd = state_private_open(st->dirfd, lock, O_RDWR | O_CREAT, err, errsize);
+	int fd = state_lock_file(st->dirfd, lock, wait_ms, err, errsize);
 	if (fd < 0)
 		return -1;
-	long waited = 0;
-	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= wait_ms) {
-			snprintf(err, errsize, "%s: busy", lock);
-			close(fd);
-			return -1;
-		}
-		sleep_ms(20);
-		waited += 20;
-	}
 	st->lockfd = fd;
 	return 0;
 }

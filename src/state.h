@@ -34,6 +34,15 @@ int state_open(struct state *st, const char *dir, const char *identifier, bool c
  * concurrent login; 0 (also when already held), or -1 with the reason. */
 int state_lock(struct state *st, long wait_ms, char *err, size_t errsize);
 
+/* Open (creating it as a private file) and flock dirfd/name, waiting at
+ * most wait_ms: the descriptor (close it to unlock), or -1 with the reason.
+ * state_lock uses it for an identifier; host-wide records for their own. */
+int state_lock_file(int dirfd, const char *name, long wait_ms, char *err, size_t errsize);
+
+/* The hex SHA-256 of an identifier (or any key): the stem of its files'
+ * names, so that no user text reaches a path. 0 or -1. */
+int state_name(const char *identifier, char out[65]);
+
 /* Unlock and close; safe on a state that failed to open. */
 void state_close(struct state *st);
 
