@@ -62,6 +62,7 @@ static const struct key_def keys[] = {
 	{ "conf", K_CONF, AT(conf_path) },
 	{ "publishable_key", K_KEY, AT(publishable_key) },
 	{ "frontend_api", K_URL, AT(frontend_api_arg) },
+	{ "issuer", K_URL, AT(issuer) }, /* issue 12 item 5: iss behind a proxy */
 	{ "identifier", K_IDENTIFIER, AT(identifier) },
 	{ "cafile", K_FILE, AT(cafile) },
 	{ "capath", K_DIR, AT(capath) },
@@ -580,6 +581,7 @@ void conf_free(struct conf *c)
 	free(c->conf_path);
 	free(c->publishable_key);
 	free(c->frontend_api_arg);
+	free(c->issuer);
 	free(c->identifier);
 	free(c->cafile);
 	free(c->capath);

@@ -19,7 +19,8 @@ struct conf {
 	char *conf_path; /* the file that was read, or NULL */
 	char *publishable_key;
 	char *frontend_api_arg;		 /* as configured, before normalising */
-	char frontend_api[CONF_URL_MAX]; /* https://host[:port], final */
+	char frontend_api[CONF_URL_MAX]; /* https://host[:port][/path], final */
+	char *issuer;			 /* the JWTs' iss, or NULL: see fapi_issuer */
 	char *identifier;		 /* format; %u = PAM user */
 	char *cafile;
 	char *capath;

@@ -116,6 +116,37 @@ static int parse_error(struct json_object *root, struct fapi_answer *a, char *er
 	return 0;
 }
 
+static int copy_optional_string(struct json_object *o, const char *key, char *out, size_t outsize);
+
+/* A session's status and tasks; -1 when either is malformed. */
+static int read_session_state(struct json_object *s, struct fapi_session_state *st)
+{
+	struct json_object *tasks;
+	memset(st, 0, sizeof *st);
+	if (copy_optional_string(s, "status", st->status, sizeof st->status) != 0 ||
+	    optional(s, "tasks", json_type_array, &tasks) != 0)
+		return -1;
+	size_t n = tasks ? json_object_array_length(tasks) : 0;
+	for (size_t i = 0; i < n; i++) {
+		char key[64];
+		struct json_object *t = json_object_array_get_idx(tasks, i);
+		if (!json_object_is_type(t, json_type_object) ||
+		    copy_string(t, "key", key, sizeof key) != 0)
+			return -1;
+		st->tasks |= strcmp(key, "reset-password") == 0 ? FAPI_TASK_RESET_PASSWORD
+			     : strcmp(key, "setup-mfa") == 0	? FAPI_TASK_SETUP_MFA
+			     : strcmp(key, "choose-organization") == 0
+				     ? FAPI_TASK_CHOOSE_ORGANIZATION
+				     : FAPI_TASK_OTHER;
+	}
+	return 0;
+}
+
+int fapi_session_pending(const struct fapi_session_state *s)
+{
+	return s->tasks != 0 || (s->status[0] != '\0' && strcmp(s->status, "active") != 0);
+}
+
 /* The created session in client.sessions: its user id and last JWT. */
 static int parse_session(struct json_object *client, struct fapi_answer *a, char *err,
 			 size_t errsize)
@@ -131,6 +162,10 @@ static int parse_session(struct json_object *client, struct fapi_answer *a, char
 		if (copy_id(member(s, "user", json_type_object), "id", a->user_id,
 			    sizeof a->user_id) != 0) {
 			snprintf(err, errsize, "session without a user id");
+			return -1;
+		}
+		if (read_session_state(s, &a->session) != 0) {
+			snprintf(err, errsize, "session with a malformed status or tasks");
 			return -1;
 		}
 		struct json_object *tok, *jwt;
@@ -287,16 +322,27 @@ char *fapi_parse_token(const char *body, size_t len, char *err, size_t errsize)
 	return out;
 }
 
-int fapi_parse_dev_browser(const char *body, size_t len, char *out, size_t outsize, char *err,
-			   size_t errsize)
+int fapi_parse_session(const char *body, size_t len, const char *session_id,
+		       struct fapi_session_state *s, char *err, size_t errsize)
 {
+	memset(s, 0, sizeof *s);
 	struct json_object *root = parse_json(body, len, err, errsize);
 	if (root == NULL)
 		return -1;
-	int rc = copy_string(root, "id", out, outsize);
-	if (rc != 0)
-		snprintf(err, errsize, "dev_browser answer without a usable id");
+	struct json_object *sess = member(root, "response", json_type_object);
+	char id[FAPI_ID_MAX];
+	int rc = -1;
+	if (sess == NULL || copy_id(sess, "id", id, sizeof id) != 0)
+		snprintf(err, errsize, "session answer without a session id");
+	else if (session_id != NULL && strcmp(id, session_id) != 0)
+		snprintf(err, errsize, "answer for session %s, not %s", id, session_id);
+	else if (read_session_state(sess, s) != 0 || s->status[0] == '\0')
+		snprintf(err, errsize, "session with a malformed status or tasks");
+	else
+		rc = 0;
 	json_object_put(root);
+	if (rc != 0)
+		memset(s, 0, sizeof *s);
 	return rc;
 }
 

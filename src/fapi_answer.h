@@ -17,6 +17,18 @@ struct fapi_factor {
 	int primary;
 };
 
+/* Session tasks (FAPI-NOTES section 11): a session with any is "pending",
+ * which Clerk's own SDKs treat as signed out. */
+#define FAPI_TASK_RESET_PASSWORD      1u
+#define FAPI_TASK_SETUP_MFA	      2u
+#define FAPI_TASK_CHOOSE_ORGANIZATION 4u
+#define FAPI_TASK_OTHER		      8u /* a task this module does not know */
+
+struct fapi_session_state {
+	char status[16]; /* "active", "pending", ...; "" when the answer had none */
+	unsigned tasks;	 /* FAPI_TASK_* bits */
+};
+
 struct fapi_answer {
 	char error_code[64];	 /* first error's code, "" when none */
 	char error_message[256]; /* its long_message (raw: sanitise to show) */
@@ -27,6 +39,7 @@ struct fapi_answer {
 	char session_id[FAPI_ID_MAX]; /* created_session_id */
 	char user_id[FAPI_ID_MAX];
 	char *session_jwt;			      /* secret; NULL when absent */
+	struct fapi_session_state session;	      /* of the created session */
 	char client_trust_state[16];		      /* "", pending, new or known */
 	struct fapi_factor factors[FAPI_FACTORS_MAX]; /* supported_second_factors */
 	size_t n_factors;
@@ -43,9 +56,15 @@ int fapi_parse_sign_in(const char *body, size_t len, long http_status, struct fa
  * endpoints send it) into a malloc'd JWT (wipe with secret_free). */
 char *fapi_parse_token(const char *body, size_t len, char *err, size_t errsize);
 
-/* Parse POST /v1/dev_browser's answer: copies its "id" to out. */
-int fapi_parse_dev_browser(const char *body, size_t len, char *out, size_t outsize, char *err,
-			   size_t errsize);
+/* Parse a session answer ({"response": Session, ...}, as touch sends it):
+ * its status and tasks, refusing one that is not session_id's. Returns 0,
+ * or -1 with a reason in err. */
+int fapi_parse_session(const char *body, size_t len, const char *session_id,
+		       struct fapi_session_state *s, char *err, size_t errsize);
+
+/* True for a session no one may treat as signed in yet: "pending", or any
+ * status but "active" (an absent status counts as "active"). */
+int fapi_session_pending(const struct fapi_session_state *s);
 
 void fapi_answer_clear(struct fapi_answer *a);
 

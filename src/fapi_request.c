@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#define URL_MAX		2048
-#define DEV_BROWSER_MAX 4096
+#define URL_MAX 2048
 
 /* Move a secret header value into its slot, wiping what was there. */
 static void take_secret(char **slot, char **from)
@@ -28,6 +28,19 @@ static bool visible_ascii(const char *s)
 		if (*s <= 0x20 || *s >= 0x7f)
 			return false;
 	return true;
+}
+
+enum token_form client_token_form(const char *v)
+{
+	if (v == NULL)
+		return TOKEN_ABSENT;
+	const char *t =
+		strncasecmp(v, "Bearer", 6) == 0 && (v[6] == '\0' || v[6] == ' ') ? v + 6 : v;
+	while (t != v && *t == ' ')
+		t++;
+	if (*t == '\0')
+		return TOKEN_CLEARED;
+	return visible_ascii(t) ? TOKEN_OK : TOKEN_MALFORMED;
 }
 
 static long parse_retry_after(const char *v)
@@ -63,8 +76,6 @@ enum outcome fapi_request(struct sign_in_ctx *x, const char *method, const char 
 	 * empty Authorization ("Name;" in http.h) asks for a new client. */
 	if (buf_append_str(&url, c->fapi_url) != 0 || buf_append_str(&url, path) != 0 ||
 	    buf_append_str(&url, "?_is_native=1") != 0 ||
-	    (x->db_jwt != NULL &&
-	     (buf_append(&url, "&", 1) != 0 || form_add(&url, "__clerk_db_jwt", x->db_jwt) != 0)) ||
 	    (r->client_token != NULL && r->client_token[0] != '\0'
 		     ? buf_append_str(&auth, "Authorization: ") != 0 ||
 			       buf_append_str(&auth, r->client_token) != 0
@@ -85,17 +96,25 @@ enum outcome fapi_request(struct sign_in_ctx *x, const char *method, const char 
 		goto out;
 	}
 	r->http_status = resp->status;
-	/* The client token may rotate on any answer: always keep the newest. One
-	 * we could not send back as it is (not visible ASCII: a folded or
-	 * injected header) makes the whole answer suspect. */
-	if (resp->authorization != NULL && !visible_ascii(resp->authorization)) {
+	/* The client token may rotate on any answer: always keep the newest, in
+	 * the form it came (with or without "Bearer "), to send back as it is.
+	 * Empty or a lone "Bearer": Clerk cleared the client. One we could not
+	 * send back as it is (a folded or injected header) makes the whole
+	 * answer suspect. */
+	switch (client_token_form(resp->authorization)) {
+	case TOKEN_ABSENT: break;
+	case TOKEN_CLEARED:
+		secret_free(r->client_token);
+		r->client_token = NULL;
+		r->client_cleared = true;
+		break;
+	case TOKEN_OK: take_secret(&r->client_token, &resp->authorization); break;
+	case TOKEN_MALFORMED:
 		snprintf(r->detail, sizeof r->detail, "%s: malformed client token in the answer",
 			 path);
 		o = OUTCOME_BAD_RESPONSE;
 		goto out;
 	}
-	take_secret(&r->client_token, &resp->authorization);
-	take_secret(&x->db_jwt, &resp->db_jwt);
 out:
 	buf_wipe(&url);
 	buf_wipe(&auth);
@@ -146,46 +165,16 @@ enum outcome judge_answer(struct sign_in_ctx *x, const struct http_response *res
 	return outcome_from_sign_in_status(a->sign_in_status);
 }
 
-/* A development instance may refuse us until we hold a dev-browser token
- * (dev_browser_unauthenticated). Returns 0 once one is held. */
-static int dev_browser_handshake(struct sign_in_ctx *x)
-{
-	struct http_response resp;
-	char id[DEV_BROWSER_MAX];
-	char err[128];
-	int rc = -1;
-	enum outcome o = fapi_request(x, NULL, "/v1/dev_browser", "", 0, &resp);
-	if (o != OUTCOME_SUCCESS) {
-		x->r->outcome = o;
-	} else if (resp.status != 200 ||
-		   fapi_parse_dev_browser(buf_str(&resp.body), resp.body.len, id, sizeof id, err,
-					  sizeof err) != 0) {
-		snprintf(x->r->detail, sizeof x->r->detail,
-			 "dev-browser handshake failed (HTTP %ld)", resp.status);
-		x->r->outcome = resp.status >= 500 ? OUTCOME_SERVER_ERROR : OUTCOME_MISCONFIGURED;
-	} else {
-		secret_free(x->db_jwt);
-		x->db_jwt = strdup(id);
-		rc = x->db_jwt != NULL ? 0 : -1;
-		explicit_bzero(id, sizeof id);
-	}
-	http_response_free(&resp);
-	return rc;
-}
-
-/* POST a sign-in step and judge the answer. Repeated once after the
- * dev-browser handshake: FAPI refused it before looking at its content. */
+/* POST a sign-in step and judge the answer. Sent once: native clients never
+ * hold a dev browser, so a dev_browser_unauthenticated answer is an outcome
+ * (misconfigured) like any other, never a reason to repeat the password. */
 enum outcome sign_in_step(struct sign_in_ctx *x, const char *path, const struct buf *body)
 {
 	struct sign_in_result *r = x->r;
-	for (int handshakes = 0;; handshakes++) {
-		struct http_response resp;
-		r->outcome = fapi_request(x, NULL, path, buf_str(body), body->len, &resp);
-		if (r->outcome == OUTCOME_SUCCESS)
-			r->outcome = judge_answer(x, &resp);
-		http_response_free(&resp);
-		if (strcmp(r->answer.error_code, "dev_browser_unauthenticated") != 0 ||
-		    handshakes > 0 || dev_browser_handshake(x) != 0)
-			return r->outcome;
-	}
+	struct http_response resp;
+	r->outcome = fapi_request(x, NULL, path, buf_str(body), body->len, &resp);
+	if (r->outcome == OUTCOME_SUCCESS)
+		r->outcome = judge_answer(x, &resp);
+	http_response_free(&resp);
+	return r->outcome;
 }

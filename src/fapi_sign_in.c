@@ -231,8 +231,10 @@ static int remove_sessions(struct sign_in_ctx *x)
 	return ok ? 0 : -1;
 }
 
-/* POST path (no body fields but those given) and take the JWT it answers. */
-static enum outcome mint_token(struct sign_in_ctx *x, const char *path, const char *org)
+/* POST path (no body fields but those given) and take the JWT it answers
+ * into *slot. */
+static enum outcome mint_token(struct sign_in_ctx *x, const char *path, const char *org,
+			       char **slot)
 {
 	struct sign_in_result *r = x->r;
 	struct http_response resp;
@@ -251,8 +253,8 @@ static enum outcome mint_token(struct sign_in_ctx *x, const char *path, const ch
 			snprintf(r->detail, sizeof r->detail, "%s: %s", path, err);
 			o = OUTCOME_BAD_RESPONSE;
 		} else {
-			secret_free(r->session_jwt);
-			r->session_jwt = jwt;
+			secret_free(*slot);
+			*slot = jwt;
 		}
 	} else if (o == OUTCOME_SUCCESS) {
 		o = judge_answer(x, &resp);
@@ -263,9 +265,12 @@ static enum outcome mint_token(struct sign_in_ctx *x, const char *path, const ch
 	return o;
 }
 
-/* Make org (an id or a slug) the session's active organization. */
-static enum outcome touch_org(struct sign_in_ctx *x, const char *path, const char *org)
+/* Make org (an id or a slug) the session's active organization; *st gets
+ * the session's state after it (when st is not NULL). */
+static enum outcome touch_org(struct sign_in_ctx *x, const char *path, const char *org,
+			      struct fapi_session_state *st)
 {
+	char err[160];
 	struct http_response resp;
 	struct buf body;
 	memset(&resp, 0, sizeof resp);
@@ -279,25 +284,32 @@ static enum outcome touch_org(struct sign_in_ctx *x, const char *path, const cha
 		o = judge_answer(x, &resp);
 		if (o == OUTCOME_SUCCESS || o == OUTCOME_NEEDS_MORE_FACTORS)
 			o = OUTCOME_BAD_RESPONSE;
+	} else if (o == OUTCOME_SUCCESS && st != NULL &&
+		   fapi_parse_session(buf_str(&resp.body), resp.body.len, x->r->session_id, st, err,
+				      sizeof err) != 0) {
+		snprintf(x->r->detail, sizeof x->r->detail, "%s: %s", path, err);
+		o = OUTCOME_BAD_RESPONSE;
 	}
 	http_response_free(&resp);
 	return o;
 }
 
-/* The session JWT later stages get, with the fewest requests: the one in
- * the sign-in answer; one tokens call for an organization id or a missing
- * token; touch first for a slug or a template with an organization. An
- * organization Clerk refuses (not a member) is noted, not fatal: the
- * account stage decides. */
+/* The session JWT every decision is made on, with the fewest requests: the
+ * one in the sign-in answer; one tokens call for an organization id or a
+ * missing token; touch first for a slug or a template with an
+ * organization. An organization Clerk refuses (not a member) is noted, not
+ * fatal: the account stage decides. With jwt_template, the template's token
+ * too (it has no sid and only its template's claims: exported, never
+ * decisive). */
 static enum outcome session_token(struct sign_in_ctx *x)
 {
 	struct sign_in_result *r = x->r;
 	const struct sign_in_params *l = x->l;
 	char base[300], path[400];
 	snprintf(base, sizeof base, "/v1/client/sessions/%s", r->session_id);
-	const char *org = l->organization;
+	const char *org = x->org_active ? NULL : l->organization;
 	bool by_id = org != NULL && strncmp(org, "org_", 4) == 0;
-	enum outcome o;
+	enum outcome o = OUTCOME_SUCCESS;
 
 	if (r->answer.session_jwt != NULL) {
 		r->session_jwt = r->answer.session_jwt;
@@ -305,24 +317,70 @@ static enum outcome session_token(struct sign_in_ctx *x)
 	}
 	if (org != NULL && (!by_id || l->jwt_template != NULL)) {
 		snprintf(path, sizeof path, "%s/touch", base);
-		o = touch_org(x, path, org);
+		o = touch_org(x, path, org, NULL);
 		if (o != OUTCOME_SUCCESS && o != OUTCOME_REJECTED && o != OUTCOME_BAD_CREDENTIALS)
 			return o;
 		r->org_refused = o != OUTCOME_SUCCESS;
 		org = NULL; /* active now (or refused): the token follows the session */
 	}
-	if (l->jwt_template != NULL) {
-		snprintf(path, sizeof path, "%s/tokens/%s", base, l->jwt_template);
-		return mint_token(x, path, NULL);
-	}
 	/* The sign-in's own token serves unless an organization changes it. */
-	if (l->organization == NULL && r->session_jwt != NULL)
+	if (l->organization != NULL || r->session_jwt == NULL) {
+		snprintf(path, sizeof path, "%s/tokens", base);
+		o = mint_token(x, path, org, &r->session_jwt);
+		if (org != NULL && (o == OUTCOME_REJECTED || o == OUTCOME_BAD_CREDENTIALS)) {
+			r->org_refused = true;
+			o = r->session_jwt != NULL ? OUTCOME_SUCCESS
+						   : mint_token(x, path, NULL, &r->session_jwt);
+		}
+	}
+	if (o == OUTCOME_SUCCESS && l->jwt_template != NULL) {
+		snprintf(path, sizeof path, "%s/tokens/%s", base, l->jwt_template);
+		o = mint_token(x, path, NULL, &r->template_jwt);
+	}
+	return o;
+}
+
+/* A complete sign-in whose session is pending (tasks left) is not signed in,
+ * whatever the settings: Clerk's own SDKs treat it as signed out. The one
+ * task this module can do is choose-organization, with organization= set:
+ * it chooses that one, and goes on if the session is then active. */
+static enum outcome settle_pending(struct sign_in_ctx *x)
+{
+	struct sign_in_result *r = x->r;
+	const struct fapi_session_state *st = &r->answer.session;
+	unsigned t = st->tasks;
+	char path[400];
+	if (!fapi_session_pending(st))
 		return OUTCOME_SUCCESS;
-	snprintf(path, sizeof path, "%s/tokens", base);
-	o = mint_token(x, path, org);
-	if (org != NULL && (o == OUTCOME_REJECTED || o == OUTCOME_BAD_CREDENTIALS)) {
-		r->org_refused = true;
-		o = r->session_jwt != NULL ? OUTCOME_SUCCESS : mint_token(x, path, NULL);
+	if (t & FAPI_TASK_RESET_PASSWORD) {
+		snprintf(r->detail, sizeof r->detail, "session pending: reset-password task");
+		return OUTCOME_PASSWORD_COMPROMISED;
+	}
+	if (t & FAPI_TASK_SETUP_MFA) {
+		snprintf(r->detail, sizeof r->detail, "session pending: setup-mfa task");
+		return OUTCOME_MFA_SETUP_REQUIRED;
+	}
+	if (t != FAPI_TASK_CHOOSE_ORGANIZATION) {
+		snprintf(r->detail, sizeof r->detail,
+			 "session %.20s with a task this module cannot do", st->status);
+		return OUTCOME_NEEDS_MORE_FACTORS;
+	}
+	if (x->l->organization == NULL) {
+		snprintf(r->detail, sizeof r->detail,
+			 "session pending: choose-organization task and no organization= set");
+		return OUTCOME_NOT_AUTHORIZED;
+	}
+	struct fapi_session_state after;
+	snprintf(path, sizeof path, "/v1/client/sessions/%s/touch", r->session_id);
+	enum outcome o = touch_org(x, path, x->l->organization, &after);
+	if (o == OUTCOME_SUCCESS && !fapi_session_pending(&after)) {
+		x->org_active = true;
+		return o;
+	}
+	if (o == OUTCOME_SUCCESS || o == OUTCOME_REJECTED || o == OUTCOME_BAD_CREDENTIALS) {
+		snprintf(r->detail, sizeof r->detail,
+			 "session still pending after choosing the organization");
+		return OUTCOME_NOT_AUTHORIZED;
 	}
 	return o;
 }
@@ -355,9 +413,15 @@ static enum outcome create_sign_in(struct sign_in_ctx *x)
 	return o;
 }
 
-static int is_stale_client(const char *code)
+/* A stored client Clerk no longer knows: any 401 but a dev-browser one
+ * (authentication_invalid, signed_out, ...), or a 404 for the client. */
+static int is_stale_client(const struct sign_in_result *r)
 {
-	return strcmp(code, "authentication_invalid") == 0 || strcmp(code, "signed_out") == 0;
+	const char *code = r->answer.error_code;
+	if (r->http_status == 401)
+		return strcmp(code, "dev_browser_unauthenticated") != 0;
+	return r->http_status == 404 &&
+	       (strcmp(code, "resource_not_found") == 0 || strcmp(code, "client_not_found") == 0);
 }
 
 void sign_in_result_init(struct sign_in_result *r, char *client_token)
@@ -372,13 +436,14 @@ void sign_in_result_init(struct sign_in_result *r, char *client_token)
 enum outcome fapi_sign_in(const struct fapi_client *c, const struct sign_in_params *l,
 			  struct sign_in_result *r)
 {
-	struct sign_in_ctx x = { c, l, r, NULL, false };
+	struct sign_in_ctx x = { c, l, r, false, false };
 	r->used_stored_token = r->client_token != NULL;
 
 	enum outcome o = create_sign_in(&x);
 	/* A stored client Clerk no longer knows: forget it, start afresh once. */
-	if (r->client_token != NULL && is_stale_client(r->answer.error_code)) {
+	if (r->used_stored_token && is_stale_client(r)) {
 		r->stored_token_rejected = true;
+		r->client_cleared = false;
 		secret_free(r->client_token);
 		r->client_token = NULL;
 		o = create_sign_in(&x);
@@ -401,19 +466,28 @@ enum outcome fapi_sign_in(const struct fapi_client *c, const struct sign_in_para
 	if (o == OUTCOME_SUCCESS) {
 		snprintf(r->session_id, sizeof r->session_id, "%s", r->answer.session_id);
 		snprintf(r->user_id, sizeof r->user_id, "%s", r->answer.user_id);
-		if (l->want_token)
+		o = settle_pending(&x);
+		/* The pending session this login created is no one's: end it. */
+		if (o != OUTCOME_SUCCESS && !r->client_cleared)
+			r->session_ended = end_session(&x, r->session_id) == 0;
+		else if (l->want_token)
 			o = session_token(&x);
 	}
 	/* A client is worth keeping once it is trusted: it was stored, or it
 	 * just passed a Device Trust check. Without Device Trust a fresh client
 	 * per login costs nothing, and keeping one would cost a request. */
 	bool keeping = l->keep_client && (r->used_stored_token || x.trust_asked);
-	if (o == OUTCOME_SUCCESS && l->end_now && !keeping)
+	/* Clerk cleared the client: nothing left to keep, and the session went
+	 * with the client (issue 12 item 3). */
+	if (r->client_cleared) {
+		keeping = false;
+		r->stored_token_rejected = r->stored_token_rejected || r->used_stored_token;
+	}
+	if (o == OUTCOME_SUCCESS && l->end_now && !keeping && !r->client_cleared)
 		r->session_ended = end_session(&x, r->session_id) == 0;
 	if (o == OUTCOME_SUCCESS && keeping)
 		r->session_ended = r->client_reusable = remove_sessions(&x) == 0;
 	r->outcome = o;
-	secret_free(x.db_jwt);
 	return o;
 }
 
@@ -422,7 +496,8 @@ void sign_in_result_clear(struct sign_in_result *r)
 	fapi_answer_clear(&r->answer);
 	secret_free(r->client_token);
 	secret_free(r->session_jwt);
-	r->client_token = r->session_jwt = NULL;
+	secret_free(r->template_jwt);
+	r->client_token = r->session_jwt = r->template_jwt = NULL;
 }
 
 int fapi_end_session(const struct fapi_client *c, const char *client_token, const char *session_id,
@@ -434,7 +509,7 @@ int fapi_end_session(const struct fapi_client *c, const char *client_token, cons
 	if (token == NULL)
 		return -1;
 	sign_in_result_init(&r, token);
-	struct sign_in_ctx x = { c, &none, &r, NULL, false };
+	struct sign_in_ctx x = { c, &none, &r, false, false };
 	int rc = end_session(&x, session_id);
 	if (rc != 0)
 		snprintf(err, errsize, "%s", r.detail[0] ? r.detail : "FAPI refused to end it");

@@ -1,7 +1,7 @@
 /* The Clerk Frontend API client: a password sign-in in native mode
  * (?_is_native=1, the client in Authorization), with the further steps Clerk may ask for
- * (first-factor password, second factors, Device Trust codes) and the
- * dev-browser handshake a development instance may demand. PAM-free: the
+ * (first-factor password, second factors, Device Trust codes); never a dev
+ * browser (native clients hold none). PAM-free: the
  * caller supplies how to ask the user. */
 #ifndef PAM_CLERK_FAPI_SIGN_IN_H
 #define PAM_CLERK_FAPI_SIGN_IN_H
@@ -49,11 +49,13 @@ struct sign_in_result {
 	char *client_token;
 	bool used_stored_token;	      /* began with a stored client token */
 	bool stored_token_rejected;   /* the stored client was refused and dropped */
+	bool client_cleared;	      /* an answer cleared the client (issue 12) */
 	bool client_reusable;	      /* signed in and its sessions removed */
 	char factor[32];	      /* strategy used for a further step, or "" */
 	char session_id[FAPI_ID_MAX]; /* the created session */
 	char user_id[FAPI_ID_MAX];
-	char *session_jwt;  /* secret: the token for later stages, or NULL */
+	char *session_jwt;  /* secret: the session token (every decision), or NULL */
+	char *template_jwt; /* secret: the jwt_template token (exported), or NULL */
 	bool org_refused;   /* the organization could not be activated */
 	bool session_ended; /* ended or removed before returning */
 	char detail[256];   /* why, for the administrator (raw: sanitise) */

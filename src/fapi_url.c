@@ -18,47 +18,111 @@ static bool is_host_char(char c)
 	       c == '-' || c == '.';
 }
 
-/* host[:port]: DNS name or IPv4 characters, a dot somewhere, port 1-65535. */
-static int check_authority(const char *a, size_t len, char *err, size_t errsize)
+static int check_port(const char *p, size_t plen, char *err, size_t errsize)
 {
-	size_t host_len = len;
-	const char *colon = memchr(a, ':', len);
-	if (colon != NULL) {
-		host_len = (size_t)(colon - a);
-		size_t plen = len - host_len - 1;
-		if (plen == 0 || plen > 5) {
+	unsigned long port = 0;
+	if (plen == 0 || plen > 5) {
+		snprintf(err, errsize, "bad port");
+		return -1;
+	}
+	for (size_t i = 0; i < plen; i++) {
+		if (p[i] < '0' || p[i] > '9') {
 			snprintf(err, errsize, "bad port");
 			return -1;
 		}
-		unsigned long port = 0;
-		for (size_t i = 0; i < plen; i++) {
-			char c = colon[1 + i];
-			if (c < '0' || c > '9') {
-				snprintf(err, errsize, "bad port");
-				return -1;
-			}
-			port = port * 10 + (unsigned long)(c - '0');
-		}
-		if (port == 0 || port > 65535) {
-			snprintf(err, errsize, "port out of range");
+		port = port * 10 + (unsigned long)(p[i] - '0');
+	}
+	if (port == 0 || port > 65535) {
+		snprintf(err, errsize, "port out of range");
+		return -1;
+	}
+	return 0;
+}
+
+/* [IPv6]: hex digits, ':' and '.' (an embedded IPv4), at least one ':'. */
+static int check_ipv6(const char *a, size_t len, char *err, size_t errsize)
+{
+	bool colon = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = a[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+		      c == ':' || c == '.')) {
+			snprintf(err, errsize, "not an IPv6 literal");
 			return -1;
 		}
+		colon = colon || c == ':';
+	}
+	if (len < 2 || !colon) {
+		snprintf(err, errsize, "not an IPv6 literal");
+		return -1;
+	}
+	return 0;
+}
+
+/* host[:port] or [IPv6][:port]: a DNS name (one label, such as localhost,
+ * is enough: behind a proxy FAPI may sit anywhere) or IPv4, port 1-65535. */
+static int check_authority(const char *a, size_t len, char *err, size_t errsize)
+{
+	size_t host_len = len;
+	if (len > 0 && a[0] == '[') {
+		const char *close = memchr(a, ']', len);
+		if (close == NULL || check_ipv6(a + 1, (size_t)(close - a - 1), err, errsize) != 0)
+			return close == NULL ? (snprintf(err, errsize, "unclosed [IPv6]"), -1) : -1;
+		size_t rest = len - (size_t)(close + 1 - a);
+		if (rest == 0)
+			return 0;
+		return close[1] == ':' ? check_port(close + 2, rest - 1, err, errsize)
+				       : (snprintf(err, errsize, "bad port"), -1);
+	}
+	const char *colon = memchr(a, ':', len);
+	if (colon != NULL) {
+		host_len = (size_t)(colon - a);
+		if (check_port(colon + 1, len - host_len - 1, err, errsize) != 0)
+			return -1;
 	}
 	if (host_len == 0 || host_len > HOST_MAX) {
 		snprintf(err, errsize, "bad host name length");
 		return -1;
 	}
-	bool dot = false;
 	for (size_t i = 0; i < host_len; i++) {
 		if (!is_host_char(a[i])) {
 			snprintf(err, errsize, "host name has a character outside a-z 0-9 . -");
 			return -1;
 		}
-		dot = dot || a[i] == '.';
+		if (a[i] == '.' && i > 0 && a[i - 1] == '.') {
+			snprintf(err, errsize, "host name with an empty label");
+			return -1;
+		}
 	}
-	if (!dot || a[0] == '.' || a[0] == '-' || a[host_len - 1] == '.') {
-		snprintf(err, errsize, "not a fully qualified host name");
+	if (a[0] == '.' || a[0] == '-' || a[host_len - 1] == '.' || a[host_len - 1] == '-') {
+		snprintf(err, errsize, "not a host name");
 		return -1;
+	}
+	return 0;
+}
+
+/* A path prefix for a proxy (/__clerk): unreserved characters and '/',
+ * no empty, "." or ".." segment. */
+static int check_path(const char *p, size_t len, char *err, size_t errsize)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = p[i];
+		bool seg_start = p[i] == '/';
+		if (!(is_host_char(c) || c == '_' || c == '~' || c == '/')) {
+			snprintf(err, errsize,
+				 "path has a character outside A-Z a-z 0-9 - . _ ~ /");
+			return -1;
+		}
+		if (seg_start) {
+			size_t n = strcspn(p + i + 1, "/");
+			if (i + 1 + n > len)
+				n = len - i - 1;
+			if (n == 0 || (n == 1 && p[i + 1] == '.') ||
+			    (n == 2 && p[i + 1] == '.' && p[i + 2] == '.')) {
+				snprintf(err, errsize, "path with an empty, . or .. segment");
+				return -1;
+			}
+		}
 	}
 	return 0;
 }
@@ -76,14 +140,18 @@ int fapi_url_normalize(const char *in, char *url, size_t urlsize, char *err, siz
 	}
 	const char *a = in + sizeof scheme - 1;
 	size_t len = strlen(a);
-	if (len > 0 && a[len - 1] == '/')
+	while (len > 0 && a[len - 1] == '/')
 		len--;
-	if (strcspn(a, "/?#@") < len) {
+	if (strcspn(a, "?#@\\") < len) {
 		snprintf(err, errsize,
-			 "only https://host[:port] is allowed (no path, query or user)");
+			 "only https://host[:port][/path] is allowed (no query or user)");
 		return -1;
 	}
-	if (check_authority(a, len, err, errsize) != 0)
+	size_t auth_len = strcspn(a, "/");
+	if (auth_len > len)
+		auth_len = len;
+	if (check_authority(a, auth_len, err, errsize) != 0 ||
+	    check_path(a + auth_len, len - auth_len, err, errsize) != 0)
 		return -1;
 	if (sizeof scheme - 1 + len + 1 > urlsize) {
 		snprintf(err, errsize, "too long");
@@ -93,6 +161,18 @@ int fapi_url_normalize(const char *in, char *url, size_t urlsize, char *err, siz
 	memcpy(url + sizeof scheme - 1, a, len);
 	url[sizeof scheme - 1 + len] = '\0';
 	return 0;
+}
+
+int fapi_issuer(const char *issuer, const char *publishable_key, const char *frontend_api,
+		char *out, size_t outsize)
+{
+	char err[160];
+	if (issuer != NULL)
+		return fapi_url_normalize(issuer, out, outsize, err, sizeof err);
+	if (publishable_key != NULL)
+		return fapi_url_from_key(publishable_key, out, outsize, err, sizeof err);
+	int n = snprintf(out, outsize, "%s", frontend_api);
+	return n >= 0 && (size_t)n < outsize ? 0 : -1;
 }
 
 int fapi_url_from_key(const char *key, char *url, size_t urlsize, char *err, size_t errsize)

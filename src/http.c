@@ -103,7 +103,6 @@ static const struct {
 	{ "authorization", offsetof(struct http_response, authorization) },
 	{ "retry-after", offsetof(struct http_response, retry_after) },
 	{ "x-clerk-trace-id", offsetof(struct http_response, trace_id) },
-	{ "clerk-db-jwt", offsetof(struct http_response, db_jwt) },
 };
 #define NKEPT (sizeof kept / sizeof kept[0])
 

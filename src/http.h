@@ -36,7 +36,6 @@ struct http_response {
 	char *authorization; /* NULL when absent */
 	char *retry_after;
 	char *trace_id;
-	char *db_jwt;
 	size_t header_bytes;
 	int too_big; /* set when the body or headers went over the cap */
 };

@@ -10,7 +10,6 @@ void http_response_free(struct http_response *resp)
 	secret_free(resp->authorization);
 	secret_free(resp->retry_after);
 	secret_free(resp->trace_id);
-	secret_free(resp->db_jwt);
-	resp->authorization = resp->retry_after = resp->trace_id = resp->db_jwt = NULL;
+	resp->authorization = resp->retry_after = resp->trace_id = NULL;
 	resp->status = 0;
 }

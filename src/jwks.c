@@ -84,7 +84,8 @@ enum outcome jwks_verify(const struct jwks_source *src, const char *jwt, const c
 			return o;
 		bool just_fetched = *requests > before;
 		enum jwt_result v =
-			jwt_verify(jwt, &keys, src->fapi_url, sid, sub, now, claims, err, errsize);
+			jwt_verify(jwt, &keys, src->issuer ? src->issuer : src->fapi_url, sid, sub,
+				   now, claims, err, errsize);
 		jwt_keys_free(&keys);
 		if (v == JWT_OK)
 			return OUTCOME_SUCCESS;

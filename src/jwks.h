@@ -20,6 +20,7 @@ struct jwks_source {
 	struct budget *budget; /* the login's: a fetch spends what is left */
 	const char *state_dir; /* NULL: no cache */
 	const char *pinned;    /* jwt_key, or NULL */
+	const char *issuer;    /* the JWTs' iss; NULL: fapi_url (issue 12 item 5) */
 };
 
 /* Verify a session JWT at time now with keys from src, refreshing the JWKS

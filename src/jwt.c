@@ -283,7 +283,12 @@ enum jwt_result jwt_verify(const char *jwt, const struct jwt_keys *keys, const c
 	long long nbf = 0, iat = 0;
 	const char *iss = str_member(payload, "iss");
 	if (iss == NULL || strcmp(iss, issuer) != 0)
-		FAIL("iss is not %.100s", issuer);
+		FAIL("iss %.100s is not the expected %.100s", iss ? iss : "(none)", issuer);
+	/* A pending session's token (tasks left) is not a signed-in user's. */
+	const char *sts = str_member(payload, "sts");
+	if (json_object_object_get_ex(payload, "sts", NULL) &&
+	    (sts == NULL || strcmp(sts, "active")))
+		FAIL("sts %.20s: the session is not active", sts ? sts : "(not a string)");
 	if (number_member(payload, "exp", &claims->exp, 1) != 0 ||
 	    number_member(payload, "nbf", &nbf, 0) != 0 ||
 	    number_member(payload, "iat", &iat, 0) != 0)
@@ -296,11 +301,14 @@ enum jwt_result jwt_verify(const char *jwt, const struct jwt_keys *keys, const c
 	if (copy_member(payload, "sub", claims->sub, sizeof claims->sub) != 0 ||
 	    (sub != NULL && strcmp(claims->sub, sub) != 0))
 		FAIL("sub is not the signed-in user");
-	if (copy_member(payload, "sid", claims->sid, sizeof claims->sid) != 0 ||
-	    (sid != NULL && strcmp(claims->sid, sid) != 0))
+	/* sid NULL: a JWT template's token, which has only its template's claims
+	 * (no sid) and decides nothing, so its organization claims are not read. */
+	if (sid != NULL && (copy_member(payload, "sid", claims->sid, sizeof claims->sid) != 0 ||
+			    strcmp(claims->sid, sid) != 0))
 		FAIL("sid is not the session just created");
 	long long v = 1;
-	if (number_member(payload, "v", &v, 0) != 0 || read_org(payload, claims) != 0)
+	if (sid != NULL &&
+	    (number_member(payload, "v", &v, 0) != 0 || read_org(payload, claims) != 0))
 		FAIL("malformed organization claims");
 	claims->version = (int)v;
 	result = JWT_OK;

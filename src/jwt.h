@@ -44,8 +44,11 @@ int jwt_keys_from_pem(struct jwt_keys *k, const char *path_or_line, char *err, s
 
 void jwt_keys_free(struct jwt_keys *k);
 
-/* Verify jwt against keys; iss must equal issuer exactly, and sid / sub the
- * given values when they are not NULL. Fills claims on JWT_OK. */
+/* Verify jwt against keys; iss must equal issuer exactly, sub the given
+ * value when not NULL, and an "sts" claim, when present, be "active". A
+ * session token: sid is the session's, its organization claims are read. sid
+ * NULL: a JWT template's token, with no sid required and no organization
+ * claims read (it decides nothing). Fills claims on JWT_OK. */
 enum jwt_result jwt_verify(const char *jwt, const struct jwt_keys *keys, const char *issuer,
 			   const char *sid, const char *sub, time_t now, struct jwt_claims *claims,
 			   char *err, size_t errsize);

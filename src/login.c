@@ -5,6 +5,7 @@
 #include "authz.h"
 #include "budget.h"
 #include "buf.h"
+#include "fapi_url.h"
 #include "jwks.h"
 #include "offline.h"
 #include "sanitize.h"
@@ -56,23 +57,46 @@ static enum outcome verify_session(const struct conf *cfg, struct http_conn *con
 				   struct login_result *res)
 {
 	struct sign_in_result *r = &res->fapi;
-	struct jwks_source src = { cfg->frontend_api, conn, budget, cfg->state_dir, cfg->jwt_key };
+	char issuer[CONF_URL_MAX];
+	struct jwks_source src = { cfg->frontend_api, conn,	    budget,
+				   cfg->state_dir,    cfg->jwt_key, issuer };
 	char why[300] = "", s_why[400];
+	if (fapi_issuer(cfg->issuer, cfg->publishable_key, cfg->frontend_api, issuer,
+			sizeof issuer) != 0) {
+		snprintf(r->detail, sizeof r->detail, "issuer or publishable_key is not usable");
+		return OUTCOME_CONFIG_ERROR;
+	}
 	if (r->session_jwt == NULL) {
 		snprintf(r->detail, sizeof r->detail, "no session token in Clerk's answer");
 		return OUTCOME_BAD_RESPONSE;
 	}
 	enum outcome o = jwks_verify(&src, r->session_jwt, r->session_id, r->user_id,
 				     h->now(h->ctx), &res->claims, &r->requests, why, sizeof why);
+	const char *which = "session JWT";
+	/* A jwt_template token is verified on its own terms (signature, iss,
+	 * sub = the session's user, time); it has no sid and decides nothing. */
+	if (o == OUTCOME_SUCCESS && cfg->jwt_template != NULL) {
+		struct jwt_claims tc;
+		which = "template JWT";
+		if (r->template_jwt == NULL) {
+			snprintf(r->detail, sizeof r->detail,
+				 "no template token in Clerk's answer");
+			return OUTCOME_BAD_RESPONSE;
+		}
+		o = jwks_verify(&src, r->template_jwt, NULL, r->user_id, h->now(h->ctx), &tc,
+				&r->requests, why, sizeof why);
+		explicit_bzero(&tc, sizeof tc);
+	}
 	if (o == OUTCOME_SUCCESS)
 		return o;
 	if (o == OUTCOME_JWT_INVALID) {
-		snprintf(r->detail, sizeof r->detail, "session JWT: %.200s", why);
-		note(h, LOG_ERR, "session JWT REFUSED for session %s: %s", r->session_id,
+		snprintf(r->detail, sizeof r->detail, "%s: %.200s", which, why);
+		note(h, LOG_ERR, "%s REFUSED for session %s: %s", which, r->session_id,
 		     sanitize(s_why, sizeof s_why, why));
 	} else {
-		snprintf(r->detail, sizeof r->detail, "session JWT keys: %.200s", why);
+		snprintf(r->detail, sizeof r->detail, "%s keys: %.200s", which, why);
 	}
+	memset(&res->claims, 0, sizeof res->claims);
 	return o;
 }
 
@@ -270,7 +294,9 @@ enum outcome login_run(const struct conf *cfg, const char *user, const char *pas
 		}
 	}
 	if (res->pam_code == PAM_SUCCESS && res->verified && cfg->export_env) {
-		add_env(res, "CLERK_SESSION_TOKEN", r->session_jwt);
+		/* With jwt_template, the exported token is the template's. */
+		add_env(res, "CLERK_SESSION_TOKEN",
+			r->template_jwt != NULL ? r->template_jwt : r->session_jwt);
 		add_env(res, "CLERK_SESSION_ID", r->session_id);
 		add_env(res, "CLERK_USER_ID", res->claims.sub);
 		add_env(res, "CLERK_ORG_ID", res->claims.org_id);

@@ -29,6 +29,10 @@ static const struct outcome_info outcomes[OUTCOME_COUNT] = {
 				    "Clerk asks for a verification code, which this login "
 				    "cannot prompt for." },
 	[OUTCOME_TOO_MANY_CODES] = { "too_many_codes", PAM_MAXTRIES, "Too many wrong codes." },
+	/* A pending session with a setup-mfa task (issue 12 item 1). */
+	[OUTCOME_MFA_SETUP_REQUIRED] = { "mfa_setup_required", PAM_CRED_INSUFFICIENT,
+					 "Clerk requires two-step verification: set up MFA (a "
+					 "second factor) in the app first, then sign in again." },
 	/* A token that does not verify is an attack or a misconfiguration. */
 	[OUTCOME_JWT_INVALID] = { "jwt_invalid", PAM_AUTH_ERR, NULL },
 	[OUTCOME_NOT_AUTHORIZED] = { "not_authorized", PAM_AUTH_ERR, NULL },
@@ -68,16 +72,29 @@ static const struct {
 } error_codes[] = {
 	{ "form_password_incorrect", OUTCOME_BAD_CREDENTIALS, NULL },
 	{ "form_identifier_not_found", OUTCOME_BAD_CREDENTIALS, NULL },
+	/* With enumeration protection on, both of the above come as this one. */
+	{ "form_password_or_identifier_incorrect", OUTCOME_BAD_CREDENTIALS, NULL },
+	/* An account without a password (social or passkey only): the same as a
+	 * wrong password, so that no one learns which accounts have one. */
+	{ "no_password_set", OUTCOME_BAD_CREDENTIALS, NULL },
+	{ "form_password_validation_failed", OUTCOME_BAD_CREDENTIALS, NULL },
 	{ "strategy_for_user_invalid", OUTCOME_BAD_CREDENTIALS, NULL },
 	{ "account_lockout_warning", OUTCOME_BAD_CREDENTIALS, NULL },
 	{ "form_code_incorrect", OUTCOME_BAD_CREDENTIALS, NULL },
 	{ "verification_failed", OUTCOME_TOO_MANY_CODES, NULL },
 	{ "form_password_pwned", OUTCOME_PASSWORD_COMPROMISED, NULL },
 	{ "form_password_compromised", OUTCOME_PASSWORD_COMPROMISED, NULL },
+	{ "password_reset_required", OUTCOME_PASSWORD_COMPROMISED, NULL },
+	/* POST .../tokens refused to mint: no token we could verify. */
+	{ "missing_expired_token", OUTCOME_JWT_INVALID, NULL },
 	{ "user_locked", OUTCOME_LOCKED, NULL },
 	{ "user_banned", OUTCOME_BANNED, NULL },
 	{ "user_deactivated", OUTCOME_BANNED, NULL },
 	{ "too_many_requests", OUTCOME_RATE_LIMITED, NULL },
+	/* 401s for a client Clerk does not know: with a stored client the login
+	 * starts again without it, once (fapi_sign_in.c); else a refusal. */
+	{ "authentication_invalid", OUTCOME_REJECTED, NULL },
+	{ "signed_out", OUTCOME_REJECTED, NULL },
 	{ "session_exists", OUTCOME_SESSION_EXISTS, NULL },
 	{ "identifier_already_signed_in", OUTCOME_SESSION_EXISTS, NULL },
 	{ "native_api_disabled", OUTCOME_MISCONFIGURED,
@@ -87,8 +104,13 @@ static const struct {
 	  "the Dashboard" },
 	{ "api_version_invalid", OUTCOME_MISCONFIGURED,
 	  "set api_version to a version this Clerk instance supports" },
+	/* Native clients never hold a dev browser (FAPI-NOTES section 11). */
 	{ "dev_browser_unauthenticated", OUTCOME_MISCONFIGURED,
-	  "the development instance refused the dev-browser handshake; check the instance" },
+	  "the development instance asks for a dev browser, which native clients never "
+	  "hold; check frontend_api names the instance's Frontend API" },
+	{ "requires_device_attestation", OUTCOME_MISCONFIGURED,
+	  "the instance requires device attestation (Native applications > Attestation), "
+	  "which a PAM module cannot give; turn it off for this instance" },
 	{ "origin_authorization_headers_conflict", OUTCOME_MISCONFIGURED,
 	  "a proxy in front of Clerk adds an Origin header; remove it" },
 	{ "request_header_missing", OUTCOME_MISCONFIGURED,

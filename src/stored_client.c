@@ -100,6 +100,11 @@ bool stored_client_present(const struct state *st)
 
 static int valid_token(const char *t, size_t n)
 {
+	/* Kept as Clerk sent it, "Bearer " and all (issue 12 item 3). */
+	if (n > 7 && strncmp(t, "Bearer ", 7) == 0) {
+		t += 7;
+		n -= 7;
+	}
 	if (n == 0)
 		return 0;
 	for (size_t i = 0; i < n; i++)

@@ -5,7 +5,7 @@ import hashlib
 
 import pytest
 
-from real_clerk import (ISSUE, TRUST_PASSWORD, TRUST_USER, paths, token_files,
+from real_clerk import (TRUST_PASSWORD, TRUST_USER, paths, token_files,
                         trust_this_host)
 
 SIGN_INS = "/v1/client/sign_ins"
@@ -16,7 +16,6 @@ def sha12(value):
 
 
 # ---- item 3 -----------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason=ISSUE % 3)
 def test_bearer_token_login(real_pam, real_emu):
     real_emu.set(bearer_tokens=True)
     real_pam.service()
@@ -24,7 +23,6 @@ def test_bearer_token_login(real_pam, real_emu):
     assert r.outcome() == "success"
 
 
-@pytest.mark.xfail(strict=True, reason=ISSUE % 3)
 def test_bearer_token_is_stored_and_sent_back_as_it_came(real_pam, real_emu):
     real_emu.set(bearer_tokens=True)
     real_pam.service()
@@ -46,10 +44,9 @@ def test_bearer_token_is_stored_and_sent_back_as_it_came(real_pam, real_emu):
 
 @pytest.mark.parametrize("value", [
     # today the empty value is taken as "no new token" and the old one is kept
-    pytest.param("", id="empty", marks=pytest.mark.xfail(strict=True, reason=ISSUE % 3)),
+    pytest.param("", id="empty"),
     # today a lone `Bearer` is kept as a token and sent back (then refused with a 401)
-    pytest.param("Bearer", id="lone-Bearer",
-                 marks=pytest.mark.xfail(strict=True, reason=ISSUE % 3)),
+    pytest.param("Bearer", id="lone-Bearer"),
 ])
 def test_cleared_client_drops_what_is_stored(real_pam, real_emu, value):
     real_pam.service()
@@ -73,7 +70,6 @@ def test_cleared_client_drops_what_is_stored(real_pam, real_emu, value):
 
 
 # ---- item 4 -----------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason=ISSUE % 4)
 def test_forgotten_client_404_is_replaced_once(real_pam, real_emu):
     real_pam.service()
     trust_this_host(real_pam, real_emu)
@@ -113,7 +109,6 @@ def test_revoked_client_401_is_replaced_once(real_pam, real_emu, signed_out):
     assert statuses[0] == 401 and 401 not in statuses[1:]
 
 
-@pytest.mark.xfail(strict=True, reason=ISSUE % 4)
 def test_forgotten_client_is_not_retried_forever(real_pam, real_emu):
     # Clerk forgets every client at once, twice: the login starts again once, no more
     real_pam.service()

@@ -4,7 +4,7 @@ answer native requests without one, so the module neither makes the handshake no
 import pytest
 
 from emulator.control import Emulator
-from real_clerk import ISSUE
+
 
 SIGN_INS = "/v1/client/sign_ins"
 
@@ -34,7 +34,6 @@ def test_dev_instance_login_needs_no_dev_browser(real_pam, dev):
     assert r.outcome() == "success"
 
 
-@pytest.mark.xfail(strict=True, reason=ISSUE % 8)
 def test_dev_browser_unauthenticated_is_misconfigured_without_a_handshake(real_pam, dev):
     dev.fault("error_code", count=1, code="dev_browser_unauthenticated", path=SIGN_INS)
     r = real_pam.expect("bob", "battery staple", "PAM_SERVICE_ERR")
@@ -42,7 +41,6 @@ def test_dev_browser_unauthenticated_is_misconfigured_without_a_handshake(real_p
     assert "/v1/dev_browser" not in [q["path"] for q in dev.requests()]
 
 
-@pytest.mark.xfail(strict=True, reason=ISSUE % 8)
 def test_a_clerk_db_jwt_answer_header_is_not_sent_back(real_pam, dev):
     # even if an answer carries Clerk-Db-Jwt (a dev browser the module never asked for),
     # no later request sends __clerk_db_jwt
