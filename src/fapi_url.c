@@ -140,7 +140,7 @@ int fapi_url_normalize(const char *in, char *url, size_t urlsize, char *err, siz
 	}
 	const char *a = in + sizeof scheme - 1;
 	size_t len = strlen(a);
-	while (len > 0 && a[len - 1] == '/')
+	if (len > 0 && a[len - 1] == '/')
 		len--;
 	if (strcspn(a, "?#@\\") < len) {
 		snprintf(err, errsize,
@@ -206,6 +206,12 @@ int fapi_url_from_key(const char *key, char *url, size_t urlsize, char *err, siz
 	free(out);
 	if (bad) {
 		snprintf(err, errsize, "does not decode to a Frontend API host");
+		return -1;
+	}
+	/* The key names Clerk's own FAPI host: a DNS name with a dot, nothing
+	 * more (a proxy's path or a local host belongs in frontend_api). */
+	if (strcspn(host, "/[") != strlen(host) || strchr(host, '.') == NULL) {
+		snprintf(err, errsize, "does not decode to a Frontend API host name");
 		return -1;
 	}
 	char full[sizeof host + 16];

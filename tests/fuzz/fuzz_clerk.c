@@ -1,9 +1,9 @@
 /* The whole Clerk exchange (src/fapi_sign_in.c, src/fapi_request.c) against a fake transport that
  * answers from the fuzz input: any status, any headers (the client token
- * in Authorization, Retry-After, the trace id, the dev-browser token), any
- * body, any transport failure; and a fake user who types codes from the
- * input. This reaches every FAPI answer the module reads in context:
- * sign-in, dev-browser handshake, first and second factors, 429 with
+ * in Authorization, Retry-After, the trace id), any body, any transport
+ * failure; and a fake user who types codes from the input. This reaches
+ * every FAPI answer the module reads in context: sign-in, pending
+ * sessions, first and second factors, 429 with
  * Retry-After on a code, the stale-client retry, session removal.
  *
  * Input: two bytes of set-up (see below), then records read as the
@@ -18,7 +18,8 @@
  * password goes nowhere but the two password steps; every request has a
  * clean URL and header lines (no CR/LF from server data), a time budget
  * within the configured one, and sends back only client tokens the server
- * handed out; requests, questions and waits are bounded; Retry-After is
+ * handed out (never a cleared one), never a dev browser's; requests,
+ * questions and waits are bounded; Retry-After is
  * read exactly as specified (1-9 digits). */
 #include "config.h"
 
@@ -143,6 +144,9 @@ static void check_request(const struct http_request *req)
 	for (size_t i = 0; i < plen; i++)
 		FUZZ_CHECK(fuzz_is_id_char(path[i]) || path[i] == '/');
 	FUZZ_CHECK(strstr(path, "//") == NULL || strstr(path, "//") > path + plen);
+	/* Native mode has no dev browser: no handshake, no __clerk_db_jwt. */
+	FUZZ_CHECK(strstr(url, "__clerk_db_jwt") == NULL);
+	FUZZ_CHECK(strncmp(path, "/v1/dev_browser", 15) != 0);
 
 	int auth = 0, version = 0;
 	for (const char *const *h = req->headers; h != NULL && *h != NULL; h++) {
@@ -153,6 +157,8 @@ static void check_request(const struct http_request *req)
 			if (strcmp(*h, "Authorization;") != 0) {
 				FUZZ_CHECK(strncmp(*h, "Authorization: ", 15) == 0);
 				FUZZ_CHECK(known_token(*h + 15));
+				/* A cleared client ("" or a lone Bearer) is never sent back. */
+				FUZZ_CHECK((*h)[15] != '\0' && strcasecmp(*h + 15, "Bearer") != 0);
 			}
 		}
 		if (strncmp(*h, "Clerk-API-Version: ", 19) == 0)
@@ -203,8 +209,8 @@ static enum http_result fake_perform(struct http_conn *self, const struct http_r
 	resp->status = s < NSTATUSES ? statuses[s] : (long)(s - NSTATUSES) * 5;
 	uint8_t mask = 0;
 	take(&mask);
-	char **slots[] = { &resp->authorization, &resp->retry_after, &resp->trace_id,
-			   &resp->db_jwt };
+	/* Bit 3 once carried Clerk-Db-Jwt (no dev browser now): ignored. */
+	char **slots[] = { &resp->authorization, &resp->retry_after, &resp->trace_id, NULL };
 	for (size_t i = 0; i < 4; i++) {
 		if (!(mask & (1u << i)))
 			continue;
@@ -212,7 +218,8 @@ static enum http_result fake_perform(struct http_conn *self, const struct http_r
 		take(&len);
 		const uint8_t *v;
 		size_t n = take_n(&v, len);
-		*slots[i] = header_value(v, n);
+		if (slots[i] != NULL)
+			*slots[i] = header_value(v, n);
 	}
 	uint8_t hi = 0, lo = 0;
 	take(&hi);

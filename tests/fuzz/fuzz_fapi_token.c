@@ -1,8 +1,9 @@
-/* The small FAPI answers: the dev-browser handshake's {"id": ...} through
- * fapi_parse_dev_browser (first byte even; it also sets the output size,
- * the module uses 4096) and the tokens endpoints' {"jwt": ...} through
- * fapi_parse_token (first byte odd). Promises: the result fits and is a
- * C string no longer than the body; a failure says why and holds nothing. */
+/* The small FAPI answers: a session answer (touch's {"response": Session})
+ * through fapi_parse_session (first byte even) and the tokens endpoints'
+ * {"jwt": ...} through fapi_parse_token (first byte odd). Promises: the
+ * result fits and is a C string no longer than the body; a session is
+ * pending exactly when it has tasks or is not active; a failure says why
+ * and holds nothing. */
 #include "config.h"
 
 #include "fuzz.h"
@@ -29,20 +30,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(body);
 		return 0;
 	}
-	size_t outsize = data[0] == 0 ? 4096 : data[0];
-	char *out = malloc(outsize);
-	FUZZ_CHECK(out != NULL);
-	memset(out, 'x', outsize);
-	int rc = fapi_parse_dev_browser(body, size - 1, out, outsize, err, sizeof err);
+	/* Even: a session answer (touch's) through fapi_parse_session, for
+	 * session "sess_1" or any (0x02 set). */
+	struct fapi_session_state st;
+	memset(&st, 'x', sizeof st);
+	const char *want = (data[0] & 2) ? NULL : "sess_1";
+	int rc = fapi_parse_session(body, size - 1, want, &st, err, sizeof err);
 	FUZZ_CHECK(rc == 0 || rc == -1);
 	FUZZ_CHECK(memchr(err, '\0', sizeof err) != NULL);
 	if (rc == 0) {
-		FUZZ_CHECK(memchr(out, '\0', outsize) != NULL);
-		FUZZ_CHECK(strlen(out) < size);
+		FUZZ_CHECK(memchr(st.status, '\0', sizeof st.status) != NULL);
+		FUZZ_CHECK(st.status[0] != '\0');
+		FUZZ_CHECK((st.tasks & ~15u) == 0);
+		FUZZ_CHECK(fapi_session_pending(&st) ==
+			   (st.tasks != 0 || strcmp(st.status, "active")));
 	} else {
 		FUZZ_CHECK(err[0] != '\0');
+		FUZZ_CHECK(st.status[0] == '\0' && st.tasks == 0);
 	}
 	free(body);
-	free(out);
 	return 0;
 }

@@ -2,8 +2,9 @@
  * fapi_url_normalize. The first byte picks how the rest is presented (raw,
  * behind a pk_test_/pk_live_ prefix, base64-encoded as a real key is, or
  * behind https://), the second the size of the output. Promises: a result
- * is "https://" + a host of [A-Za-z0-9.-] with a dot + optional :port,
- * it fits, and normalising it again gives the same string. */
+ * is "https://" + a host of [A-Za-z0-9.-] or an [IPv6] literal + optional
+ * :port + an optional path of clean segments, it fits, and normalising it
+ * again gives the same string; a key's result is a host with a dot only. */
 #include "config.h"
 
 #include "fuzz.h"
@@ -35,24 +36,48 @@ static void b64(const uint8_t *in, size_t n, char *out, int pad)
 	out[o] = '\0';
 }
 
+static int host_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '-';
+}
+
 static void check_url(const char *url, size_t urlsize)
 {
 	FUZZ_CHECK(strlen(url) < urlsize);
 	FUZZ_CHECK(strncmp(url, "https://", 8) == 0);
 	const char *host = url + 8;
-	size_t hlen = strcspn(host, ":");
-	FUZZ_CHECK(hlen > 0 && memchr(host, '.', hlen) != NULL);
-	FUZZ_CHECK(host[0] != '.' && host[0] != '-' && host[hlen - 1] != '.');
-	for (size_t i = 0; i < hlen; i++)
-		FUZZ_CHECK((host[i] >= 'a' && host[i] <= 'z') ||
-			   (host[i] >= 'A' && host[i] <= 'Z') ||
-			   (host[i] >= '0' && host[i] <= '9') || host[i] == '.' || host[i] == '-');
-	if (host[hlen] == ':') {
-		const char *port = host + hlen + 1;
-		size_t plen = strlen(port);
+	size_t hlen;
+	if (host[0] == '[') {
+		hlen = strcspn(host, "]") + 1;
+		FUZZ_CHECK(host[hlen - 1] == ']' && hlen > 3);
+		FUZZ_CHECK(strspn(host + 1, "0123456789abcdefABCDEF:.") == hlen - 2);
+		FUZZ_CHECK(memchr(host, ':', hlen) != NULL);
+	} else {
+		hlen = strcspn(host, ":/");
+		FUZZ_CHECK(hlen > 0);
+		FUZZ_CHECK(host[0] != '.' && host[0] != '-' && host[hlen - 1] != '.');
+		for (size_t i = 0; i < hlen; i++)
+			FUZZ_CHECK(host_char(host[i]));
+	}
+	const char *rest = host + hlen;
+	if (rest[0] == ':') {
+		const char *port = rest + 1;
+		size_t plen = strcspn(port, "/");
 		FUZZ_CHECK(plen >= 1 && plen <= 5 && strspn(port, "0123456789") == plen);
 		long p = strtol(port, NULL, 10);
 		FUZZ_CHECK(p >= 1 && p <= 65535);
+		rest = port + plen;
+	}
+	/* A proxy's path: segments of [A-Za-z0-9._~-], none empty, . or .. */
+	FUZZ_CHECK(rest[0] == '\0' || rest[0] == '/');
+	while (rest[0] == '/') {
+		size_t n = strspn(rest + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					    "0123456789._~-");
+		FUZZ_CHECK(n > 0 && strncmp(rest + 1, ".", n) != 0 &&
+			   strncmp(rest + 1, "..", n) != 0);
+		rest += 1 + n;
+		FUZZ_CHECK(rest[0] == '\0' || rest[0] == '/');
 	}
 	/* Idempotent: the result is itself a valid frontend_api. */
 	char again[512], err[200];
@@ -86,9 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rc == 0) {
 			/* Then the host is what was encoded, minus its '$'. */
 			FUZZ_CHECK(slen >= 2 && s[slen - 1] == '$');
-			size_t hl = slen - 1; /* a trailing '/' is dropped */
-			if (s[hl - 1] == '/')
-				hl--;
+			size_t hl = slen - 1;
 			FUZZ_CHECK(strlen(url) == 8 + hl && strncmp(url + 8, s, hl) == 0);
 		}
 		break;
@@ -106,6 +129,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(memchr(err, '\0', sizeof err) != NULL && err[0] != '\0');
 	if (rc == 0)
 		check_url(url, urlsize);
+	if (rc == 0 && mode != 1 && mode != 5) /* a key names a plain host */
+		FUZZ_CHECK(strchr(url + 8, '/') == NULL && url[8] != '[' &&
+			   strchr(url, '.') != NULL);
 	free(url);
 	free(in);
 	free(s);

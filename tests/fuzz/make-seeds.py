@@ -2,7 +2,7 @@
 """Regenerate the seed corpora of the fuzz targets in tests/fuzz/corpus/.
 
 Most seeds are real answers of the bundled FAPI emulator (sign-ins in every
-status, errors, dev-browser handshake, tokens, JWKS, faults), re-encoded in
+status, errors, pending sessions, tokens, JWKS, faults), re-encoded in
 each target's input format; the rest are written here by hand. Run it with
 Debian's Python from the top of the checkout:
 
@@ -292,18 +292,11 @@ def capture_main(emu):
 
 
 def capture_dev(dev):
+    # A development instance asks native clients for no dev browser; when it
+    # refuses one anyway, the module stops there (no handshake).
     r = Capture(dev.sign_in(DEMO, DEMO_PW))
-    d = Capture(dev.fapi("POST", "/v1/dev_browser", form={}, token=None, native=False))
-    put("fapi_token", "dev_browser", b"\x00" + d.body)
-    put("fapi_token", "dev_browser_small", b"\x08" + d.body)
     sign_in_seed("dev_browser_unauthenticated", r)
-    response_seed("dev_browser", d)
-    dbjwt = d.json().get("id") or d.header("Clerk-Db-Jwt") or "dvb_1"
-    ok = Capture(dev.fapi("POST", "/v1/client/sign_ins",
-                          form={"strategy": "password", "identifier": DEMO,
-                                "password": DEMO_PW}, query={"__clerk_db_jwt": dbjwt}))
-    clerk_seed("dev_handshake", 0, 2, clerk_from(r), clerk_from(d), clerk_from(ok))
-    clerk_seed("dev_handshake_fails", 0, 2, clerk_from(r), clerk_answer(500, b"{}"))
+    clerk_seed("dev_refused", 0, 2, clerk_from(r))
 
 
 def capture_trust(trust):
@@ -381,10 +374,19 @@ def hand_written():
     put("sanitize", "controls", b"\xffevil\n\x1b[31m\\\r\x07\x7f\xc3\xa9")
     put("sanitize", "cut", b"\x05\x01\x02\x03\x04\x05")
     put("sanitize", "null", b"\xff")
-    # fuzz_fapi_token: odd = tokens answer, even = dev browser (size byte).
+    # fuzz_fapi_token: odd = tokens answer, even = a session answer (touch's).
     put("fapi_token", "token_empty", b'\x01{"object":"token","jwt":""}')
     put("fapi_token", "token_nul", b'\x01{"object":"token","jwt":"a\\u0000b"}')
-    put("fapi_token", "dev_browser_hand", b'\x00{"id":"dvb_2abc","object":"dev_browser"}')
+    for name, sess in [
+            ("session_active", {"id": "sess_1", "status": "active", "tasks": []}),
+            ("session_pending", {"id": "sess_1", "status": "pending",
+                                 "tasks": [{"key": "choose-organization"}]}),
+            ("session_tasks", {"id": "sess_1", "status": "pending",
+                               "tasks": [{"key": "reset-password"}, {"key": "setup-mfa"},
+                                         {"key": "other"}]}),
+            ("session_bad_task", {"id": "sess_1", "status": "pending", "tasks": [{"key": 1}]}),
+            ("session_other", {"id": "sess_2", "status": "active"})]:
+        put("fapi_token", name, b"\x00" + json.dumps({"response": sess}).encode())
     # fuzz_jwt by hand: algorithm confusion, none, crit, v1 organization claims.
     base = {"iss": "https://clerk.example.com", "sub": "user_1", "sid": "sess_1",
             "exp": 1700000060, "iat": 1699999990}

@@ -325,7 +325,7 @@ static void test_args_errors(void **state)
 	const char *a10[] = { "publishable_key=" KEY_COM, "conf=" };
 	expect_fail(ARGC(a10), a10, NULL, "'conf'", "needs a value");
 	/* A bad value after a good instance key is still an error. */
-	const char *a11[] = { "publishable_key=" KEY_COM, "frontend_api=https://x" };
+	const char *a11[] = { "publishable_key=" KEY_COM, "frontend_api=https://x..y" };
 	expect_fail(ARGC(a11), a11, NULL, "frontend_api", NULL);
 }
 
@@ -580,9 +580,14 @@ static const struct key_case key_cases[] = {
 	  { "pk_live_nope", "sk_live_Y2xlcmsuZXhhbXBsZS5jb20k", "pk_live_bG9jYWxob3N0JA==" },
 	  "publishable key" },
 	{ "frontend_api",
-	  { "https://clerk.example.com", "https://127.0.0.1:8443/" },
-	  { "http://clerk.example.com", "https://clerk.example.com/v1", "https://localhost",
-	    "https://clerk.example.com:0", "clerk.example.com" },
+	  { "https://127.0.0.1:8443/", "https://example.com/__clerk", "https://localhost:8443",
+	    "https://[::1]:8443" },
+	  { "http://clerk.example.com", "https://clerk.example.com/a/../b", "https://a..b",
+	    "https://clerk.example.com:0", "clerk.example.com", "https://[::1" },
+	  "https" },
+	{ "issuer",
+	  { "https://clerk.example.com", "https://clerk.example.com/" },
+	  { "http://clerk.example.com", "https://clerk.example.com?x", "clerk.example.com" },
 	  "https" },
 	{ "identifier",
 	  { "%u", "%u@way.cloud", "100%%-%u", "fixed-name" },
@@ -647,7 +652,7 @@ static const struct key_case key_cases[] = {
 	  "not an existing file" },
 	{ "backend_api",
 	  { "https://api.clerk.com", "https://127.0.0.1:8444/" },
-	  { "http://api.clerk.com", "https://api.clerk.com/v1" },
+	  { "http://api.clerk.com", "https://api.clerk.com?v=1" },
 	  "https" },
 	{ "state_dir",
 	  { "/var/lib/pam_clerk", "none", "@DIR@" },
@@ -927,6 +932,7 @@ static void test_key_names(void **state)
 		"conf",
 		"publishable_key",
 		"frontend_api",
+		"issuer",
 		"identifier",
 		"cafile",
 		"capath",

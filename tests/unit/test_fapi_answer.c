@@ -827,60 +827,6 @@ static void test_parse_resets_fields(void **state)
 	assert_int_equal(a.lockout_seconds, -1);
 }
 
-/* --- dev browser ----------------------------------------------------------- */
-
-static int dev(const char *b, size_t len, char *out, size_t outsize)
-{
-	err[0] = '\0';
-	int rc = fapi_parse_dev_browser(b, len, out, outsize, err, sizeof err);
-	if (rc != 0)
-		assert_true(err[0] != '\0');
-	return rc;
-}
-
-static void test_dev_browser_ok(void **state)
-{
-	(void)state;
-	char out[256];
-	static const char b[] = "{\"object\":\"dev_browser\",\"id\":\"dvb_2abcDEF\"}";
-	assert_int_equal(dev(b, sizeof b - 1, out, sizeof out), 0);
-	assert_string_equal(out, "dvb_2abcDEF");
-	/* Exactly large enough, then one byte short. */
-	char fit[sizeof "dvb_2abcDEF"];
-	assert_int_equal(dev(b, sizeof b - 1, fit, sizeof fit), 0);
-	assert_string_equal(fit, "dvb_2abcDEF");
-	assert_int_equal(dev(b, sizeof b - 1, fit, sizeof fit - 1), -1);
-}
-
-static void test_dev_browser_bad(void **state)
-{
-	(void)state;
-	static const char *const bodies[] = {
-		"{\"object\":\"dev_browser\"}",
-		"{\"object\":\"dev_browser\",\"id\":7}",
-		"{\"object\":\"dev_browser\",\"id\":null}",
-		"{\"object\":\"dev_browser\",\"id\":[\"x\"]}",
-		"{\"object\":\"dev_browser\",\"id\":\"a\\u0000b\"}",
-		"{\"object\":\"dev_browser\",\"id\":\"x\"} trailing",
-		"{\"object\":\"dev_browser\",\"id\":\"x\"",
-		"[{\"id\":\"x\"}]",
-		"\"x\"",
-		"not json",
-		"{\"errors\":[{\"code\":\"dev_browser_unauthenticated\"}]}",
-		"{\"id\":\"\xff\"}",
-	};
-	char out[256];
-	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
-		if (dev(bodies[i], strlen(bodies[i]), out, sizeof out) == 0)
-			print_error("accepted: %s\n", bodies[i]);
-		assert_int_equal(dev(bodies[i], strlen(bodies[i]), out, sizeof out), -1);
-	}
-	assert_int_equal(dev("", 0, out, sizeof out), -1);
-	char *deep = nested(1000, "{\"id\":\"x\",\"d\":", "}");
-	assert_int_equal(dev(deep, strlen(deep), out, sizeof out), -1);
-	free(deep);
-}
-
 /* --- second factors ------------------------------------------------------ */
 
 static const char *factors(const char *list, const char *trust)
@@ -1002,8 +948,6 @@ int main(void)
 		cmocka_unit_test_teardown(test_escapes_decoded, teardown),
 		cmocka_unit_test_teardown(test_clear, teardown),
 		cmocka_unit_test_teardown(test_parse_resets_fields, teardown),
-		cmocka_unit_test(test_dev_browser_ok),
-		cmocka_unit_test(test_dev_browser_bad),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

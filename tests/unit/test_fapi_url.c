@@ -315,15 +315,30 @@ static void test_url_other_schemes(void **state)
 static void test_url_path_query_user(void **state)
 {
 	(void)state;
-	url_bad("https://clerk.example.com/v1", NULL);
-	url_bad("https://clerk.example.com/v1/", NULL);
 	url_bad("https://clerk.example.com//", NULL);
+	url_bad("https://clerk.example.com/a//b", "segment");
+	url_bad("https://clerk.example.com/a/../b", "segment");
+	url_bad("https://clerk.example.com/./b", "segment");
+	url_bad("https://clerk.example.com/a b", "path");
+	url_bad("https://clerk.example.com/a%2f", "path");
 	url_bad("https://clerk.example.com?x=1", NULL);
 	url_bad("https://clerk.example.com/?x=1", NULL);
+	url_bad("https://clerk.example.com/__clerk?x=1", NULL);
 	url_bad("https://clerk.example.com#frag", NULL);
 	url_bad("https://user@clerk.example.com", NULL);
 	url_bad("https://user:pw@clerk.example.com", NULL);
 	url_bad("https://evil.example@clerk.example.com", NULL);
+	url_bad("https://evil.example\\@clerk.example.com", NULL);
+}
+
+/* Behind a Clerk proxy FAPI sits under a path (issue 12 item 5). */
+static void test_url_proxy_path(void **state)
+{
+	(void)state;
+	url_ok("https://example.com/__clerk", "https://example.com/__clerk");
+	url_ok("https://example.com/__clerk/", "https://example.com/__clerk");
+	url_ok("https://example.com:8443/a/b-c/d_e.f~g", "https://example.com:8443/a/b-c/d_e.f~g");
+	url_ok("https://clerk.example.com/v1", "https://clerk.example.com/v1");
 }
 
 static void test_url_ports(void **state)
@@ -348,17 +363,36 @@ static void test_url_hosts(void **state)
 	url_bad("https://", NULL);
 	url_bad("https:///", NULL);
 	url_bad("https://:443", NULL);
-	url_bad("https://localhost", NULL);
-	url_bad("https://localhost:8443", NULL);
 	url_bad("https://.example.com", NULL);
 	url_bad("https://example.com.", NULL);
+	url_bad("https://example..com", NULL);
 	url_bad("https://-clerk.example.com", NULL);
+	url_bad("https://clerk-", NULL);
 	url_bad("https://clerk_x.example.com", NULL);
 	url_bad("https://clerk example.com", NULL);
 	url_bad("https://clerk.example.com ", NULL);
 	url_bad("https://clerk.example.com\n", NULL);
-	url_bad("https://[::1]:443", NULL);
 	url_bad("https://cl\xc3\xa9rk.example.com", NULL);
+	url_bad("https://[::1", "IPv6");
+	url_bad("https://[]", "IPv6");
+	url_bad("https://[1.2.3.4]", "IPv6");
+	url_bad("https://[fe80::1%25eth0]", "IPv6");
+	url_bad("https://[::g]", "IPv6");
+	url_bad("https://[::1]x", "port");
+	url_bad("https://[::1]:0", "port");
+}
+
+/* A single-label or localhost host and an IPv6 literal (issue 12 item 5). */
+static void test_url_local_hosts(void **state)
+{
+	(void)state;
+	url_ok("https://localhost", "https://localhost");
+	url_ok("https://localhost:8443/", "https://localhost:8443");
+	url_ok("https://clerk", "https://clerk");
+	url_ok("https://[::1]", "https://[::1]");
+	url_ok("https://[::1]:443", "https://[::1]:443");
+	url_ok("https://[2001:db8::7]:8443/__clerk", "https://[2001:db8::7]:8443/__clerk");
+	url_ok("https://[::ffff:192.0.2.1]", "https://[::ffff:192.0.2.1]");
 }
 
 static void test_url_long(void **state)
@@ -425,6 +459,8 @@ int main(void)
 		cmocka_unit_test(test_url_path_query_user),
 		cmocka_unit_test(test_url_ports),
 		cmocka_unit_test(test_url_hosts),
+		cmocka_unit_test(test_url_local_hosts),
+		cmocka_unit_test(test_url_proxy_path),
 		cmocka_unit_test(test_url_long),
 		cmocka_unit_test(test_err_truncated_safely),
 	};

@@ -34,6 +34,8 @@ static const struct {
 	  "PAM_CRED_INSUFFICIENT" },
 	{ OUTCOME_CANNOT_PROMPT, "cannot_prompt", PAM_CRED_INSUFFICIENT, "PAM_CRED_INSUFFICIENT" },
 	{ OUTCOME_TOO_MANY_CODES, "too_many_codes", PAM_MAXTRIES, "PAM_MAXTRIES" },
+	{ OUTCOME_MFA_SETUP_REQUIRED, "mfa_setup_required", PAM_CRED_INSUFFICIENT,
+	  "PAM_CRED_INSUFFICIENT" },
 	{ OUTCOME_JWT_INVALID, "jwt_invalid", PAM_AUTH_ERR, "PAM_AUTH_ERR" },
 	{ OUTCOME_NOT_AUTHORIZED, "not_authorized", PAM_AUTH_ERR, "PAM_AUTH_ERR" },
 	{ OUTCOME_OFFLINE, "offline", PAM_SUCCESS, "PAM_SUCCESS" },
@@ -82,6 +84,15 @@ static const struct {
 	{ "origin_missing", 400, OUTCOME_MISCONFIGURED },
 	{ "form_code_incorrect", 422, OUTCOME_BAD_CREDENTIALS },
 	{ "verification_failed", 400, OUTCOME_TOO_MANY_CODES },
+	/* issue 12 item 6 */
+	{ "form_password_or_identifier_incorrect", 422, OUTCOME_BAD_CREDENTIALS },
+	{ "no_password_set", 422, OUTCOME_BAD_CREDENTIALS },
+	{ "form_password_validation_failed", 422, OUTCOME_BAD_CREDENTIALS },
+	{ "password_reset_required", 422, OUTCOME_PASSWORD_COMPROMISED },
+	{ "requires_device_attestation", 400, OUTCOME_MISCONFIGURED },
+	{ "missing_expired_token", 422, OUTCOME_JWT_INVALID },
+	{ "authentication_invalid", 401, OUTCOME_REJECTED },
+	{ "signed_out", 401, OUTCOME_REJECTED },
 };
 
 /* Codes from the catalogue that have no special meaning here. */
@@ -96,13 +107,10 @@ static const char *const other_codes[] = {
 	"requires_protect_check",
 	"action_blocked",
 	"device_blocked",
-	"authentication_invalid",
-	"signed_out",
 	"resource_not_found",
 	"invalid_action_for_session",
 	"action_for_session_not_authorized",
 	"verification_expired",
-	"missing_expired_token",
 	"resource_locked",
 	"verification_code_too_many_requests",
 	"(invalid)",
