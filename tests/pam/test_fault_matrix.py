@@ -2,8 +2,8 @@
 around it, through the built module under real libpam. Each row asserts the PAM code, the
 outcome in the log line, and that the time spent stays within the bound the configuration
 promises: connect_timeout for what happens before a connection stands (refused, DNS, TLS),
-timeout for the whole run of requests of one login (every request, the dev-browser
-handshake and its retry, the token and session requests), plus the documented extras (a
+timeout for the whole run of requests of one login (every request: the sign-in and its
+steps, the token and session requests), plus the documented extras (a
 Retry-After wait on a code, the state_dir lock, the JWKS fetch).
 
 Times are measured around the whole driver process, so each row's bound is checked against
@@ -240,40 +240,15 @@ def test_bad_answers(pam, emu, fault, params, code, outcomes, what):
 
 # ---- later requests of the same login share its budget -------------------------------------
 
-@pytest.fixture(scope="module")
-def dev_emulator(tmp_path_factory):
-    dev = Emulator(str(tmp_path_factory.mktemp("dev-emulator")), dev_instance=True,
-                   profile="kind").start()
-    yield dev
-    dev.stop()
-
-
-def dev_service(pam, dev):
-    url_service(pam, dev.url, dev.ca_file)
-
-
-def test_dev_browser_handshake_hangs(pam, dev_emulator):
-    dev = dev_emulator
-    dev.reset()
-    dev_service(pam, dev)
-    dev.fault("hang", count=1, path="/v1/dev_browser", timeout=30)
-    r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_AUTHINFO_UNAVAIL")])
-    check(pam, r, "dev_browser_hang", "PAM_AUTHINFO_UNAVAIL", {"timeout"}, T,
-          "hang in the dev-browser handshake", "timeout (shared)")
-    dev.clear_faults()
-
-
-def test_every_request_slow_shares_one_budget(pam, dev_emulator):
-    """Sign-in (401), handshake, sign-in again: three requests, each 0.4 x timeout late.
+def test_every_request_slow_shares_one_budget(pam, emu):
+    """Sign-in, an organization's token, the JWKS: three requests, each 0.4 x timeout late.
     Together they do not fit in timeout: the login ends at the budget, not at 1.2 x timeout."""
-    dev = dev_emulator
-    dev.reset()
-    dev_service(pam, dev)
-    dev.fault("delay", count=3, seconds=0.4 * T)
+    pam.service(extra_args=TIMES + ["organization=org_none", "state_dir=none"])
+    emu.fault("delay", count=3, seconds=0.4 * T)
     r = pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_AUTHINFO_UNAVAIL")])
     check(pam, r, "three_slow_requests", "PAM_AUTHINFO_UNAVAIL", {"timeout"}, T,
-          "every request of a dev-instance login 0.4 x timeout late", "timeout (shared)")
-    dev.clear_faults()
+          "every request of a login 0.4 x timeout late", "timeout (shared)")
+    emu.clear_faults()
 
 
 def test_session_end_hangs(pam, emu):
@@ -390,10 +365,7 @@ def jwt_kinds():
         kinds = list(getattr(faults, "JWT_KINDS", ()))
     except ImportError:
         return []
-    # a pending session's token (sts: "pending") is not refused yet (issue 12 item 1)
-    return [pytest.param(k, marks=pytest.mark.xfail(
-        strict=True, reason="issue 12 item 1: module not fixed yet"))
-        if k == "sts_pending" else k for k in kinds]
+    return kinds
 
 
 @pytest.mark.parametrize("kind", jwt_kinds())
