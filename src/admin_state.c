@@ -69,7 +69,7 @@ static bool file_time(int dirfd, const char *name, time_t *mtime)
 
 /* The numbers of an offline record, read past its hash, which stays in
  * the wiped buffer. */
-static void show_offline(int dirfd, const char *file, time_t now)
+static void show_offline(int dirfd, const char *file, long max_failures, time_t now)
 {
 	struct buf b;
 	char err[300], at[80];
@@ -94,9 +94,11 @@ static void show_offline(int dirfd, const char *file, time_t now)
 		       rc < 0 ? err : "malformed");
 	} else {
 		when(at, sizeof at, created, now);
-		printf("  offline record: stored %s; %s; %lld wrong offline password%s\n", at,
+		printf("  offline record: stored %s; %s; %lld wrong offline password%s%s\n", at,
 		       expires > (long long)now ? "valid" : "expired", failures,
-		       failures == 1 ? "" : "s");
+		       failures == 1 ? "" : "s",
+		       failures >= max_failures ? ", refusing offline logins until an online one"
+						: "");
 	}
 }
 
@@ -162,7 +164,7 @@ static void show_summary(int dirfd, time_t now)
 
 int admin_status(const struct conf *cfg, const struct admin_opts *o)
 {
-	char identifier[2 * CONF_USER_MAX], err[300];
+	char identifier[2 * CONF_USER_MAX];
 	if (o->user != NULL && admin_identifier(cfg, o->user, identifier, sizeof identifier) != 0)
 		return ADMIN_USAGE;
 	int dirfd = open_dir(cfg);
@@ -184,7 +186,6 @@ int admin_status(const struct conf *cfg, const struct admin_opts *o)
 		close(dirfd);
 		return ADMIN_FAILED;
 	}
-	(void)err;
 	printf("identifier %s\n", identifier);
 	snprintf(file, sizeof file, "%s.token", name);
 	if (file_time(dirfd, file, &t)) {
@@ -194,7 +195,7 @@ int admin_status(const struct conf *cfg, const struct admin_opts *o)
 		printf("  stored client: none\n");
 	}
 	snprintf(file, sizeof file, "%s.offline", name);
-	show_offline(dirfd, file, now);
+	show_offline(dirfd, file, cfg->offline_max_failures, now);
 	show_budget(dirfd, identifier, now);
 	show_jwks(dirfd, now);
 	close(dirfd);
