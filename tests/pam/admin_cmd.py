@@ -22,8 +22,10 @@ class Run:
 
 
 def pam_clerk(*args, stdin=None, timeout=60):
+    """Run it without a controlling terminal (a new session), as a script would."""
     assert os.path.exists(CMD), "build pam-clerk first: %s missing" % CMD
     extra = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
     proc = subprocess.run([CMD] + [str(a) for a in args], text=True, capture_output=True,
-                          timeout=timeout, env={"PATH": "/usr/bin:/bin"}, **extra)
+                          timeout=timeout, env={"PATH": "/usr/bin:/bin"},
+                          start_new_session=True, **extra)
     return Run(proc)
