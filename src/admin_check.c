@@ -114,7 +114,9 @@ static void check_settings(struct report *r, const struct conf *cfg, const struc
 /* Clerk's lockout next to what one login of this module may spend. */
 static void check_lockout(struct report *r, const struct conf *cfg, const struct instance_env *e)
 {
-	long per_login = 1 + cfg->max_tries; /* one password, then max_tries codes */
+	/* A wrong password ends the login; a right one may be followed by
+	 * max_tries wrong codes. */
+	long per_login = cfg->max_tries;
 	if (e->lockout_enabled == 0) {
 		say(r, "warning",
 		    "Clerk's user lockout is off: nothing stops password guessing at the instance");
@@ -128,9 +130,10 @@ static void check_lockout(struct report *r, const struct conf *cfg, const struct
 	    e->lockout_attempts, e->lockout_minutes);
 	if (per_login >= e->lockout_attempts)
 		say(r, "warning",
-		    "one login may spend %ld failures (a password and max_tries=%ld codes), "
-		    "enough for Clerk to lock the user (threshold %ld): lower max_tries below %ld",
-		    per_login, cfg->max_tries, e->lockout_attempts, e->lockout_attempts - 1);
+		    "one login may spend %ld failures (max_tries=%ld wrong codes), enough for "
+		    "Clerk to lock the user (threshold %ld): set max_tries to at most %ld",
+		    per_login, cfg->max_tries, e->lockout_attempts,
+		    e->lockout_attempts > 1 ? e->lockout_attempts - 1 : 1);
 	else
 		say(r, "ok",
 		    "one login spends at most %ld failures, below Clerk's threshold of %ld",

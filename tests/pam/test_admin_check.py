@@ -170,3 +170,18 @@ def test_bad_usage(pam):
     assert r.rc == 0
     for sub in ("check", "status", "forget", "token"):
         assert "\n  %s" % sub in r.out
+
+
+def test_readme_configure_starts_with_check_and_its_transcript_is_real(pam, emu):
+    readme = open(os.path.join(os.path.dirname(EMULATOR), "..", "README.md")).read()
+    configure = readme.split("\n## Configure\n", 1)[1].split("\n## ", 1)[0]
+    first_block = configure.split("```")[1]
+    assert "pam-clerk check" in first_block.splitlines()[1]
+    transcript = configure.split("$ pam-clerk check\n", 1)[1].split("```")[0].splitlines()
+    emu.set(native_api=False)
+    pam.write_conf("frontend_api = %s\ncafile = %s\n" % (emu.url, emu.ca_file))
+    r = pam_clerk("check", "conf=%s" % pam.conf, "state_dir=%s" % pam.state_dir)
+    got = [line.replace(str(pam.conf), "/etc/security/pam_clerk.conf")
+           .replace(emu.url, "https://clerk.example.com") for line in r.lines]
+    for line in transcript:
+        assert line in got, (line, got)

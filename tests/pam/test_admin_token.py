@@ -134,3 +134,31 @@ def test_second_factor_typed_on_a_terminal(pam, emu):
     claims_of(emu, out["token"], sid=out["session_id"], sub="user_totp")
     assert [q["path"].split("/")[-1] for q in emu.requests()][:2] == [
         "sign_ins", "attempt_second_factor"]
+
+
+def test_device_trust_host_code_on_a_terminal_then_token(pam, tmp_path_factory):
+    """With Device Trust and a state_dir the module ends the session to keep the stored
+    client reusable; token does the same, and the token it printed still verifies."""
+    from emulator.control import Emulator
+    emu = Emulator(str(tmp_path_factory.mktemp("trust")), device_trust=True,
+                   profile="kind").start()
+    try:
+        pam.emu = emu
+        emu.next_code("135790")
+        child = pexpect.spawn(CMD, ["token", DEMO, "--json"] + pam.base_args(),
+                              env={"PATH": "/usr/bin:/bin"}, encoding="utf-8", timeout=30)
+        child.expect("Password: ")
+        child.sendline(DEMO_PASSWORD)
+        child.expect(r"(?i)code[^\n]*: ")
+        child.sendline("135790")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0, child.before
+        out = json.loads(child.before[child.before.index("{"):])
+        claims_of(emu, out["token"], sid=out["session_id"], sub="user_ileapdemo")
+        # the host is now a known device: the next token needs no code, no terminal
+        r = token(pam, DEMO, DEMO_PASSWORD)
+        assert r.rc == 0, r
+        claims_of(emu, r.out.strip(), sub="user_ileapdemo")
+    finally:
+        emu.stop()
