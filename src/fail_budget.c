@@ -365,3 +365,62 @@ int fail_budget_success(int dirfd, const struct fail_policy *p, const char *iden
 		snprintf(msg, msgsize, "%s: cannot write", RECORD);
 	return rc;
 }
+
+/* --- for the administrator's command (issue 16) --------------------------- */
+
+/* A policy that keeps every entry the record may hold, for reading. */
+static const struct fail_policy keep_all = { 1, FAIL_MAX_PERIOD, FAIL_MAX_PERIOD, 0,
+					     FAIL_MAX_ENTRIES };
+
+int fail_budget_describe(int dirfd, const char *identifier, time_t now,
+			 struct fail_entry_info *info, int *n_entries, int *n_refused, char *msg,
+			 size_t msgsize)
+{
+	struct session s;
+	char id_key[65] = "";
+	msg[0] = '\0';
+	if (identifier != NULL && state_name(identifier, id_key) != 0) {
+		snprintf(msg, msgsize, "failure budget: unusable name");
+		return -1;
+	}
+	if (open_record(&s, dirfd, &keep_all, msg, msgsize) != 0)
+		return -1;
+	int refused = 0;
+	for (int i = 0; i < s.r.n; i++)
+		refused += s.r.e[i].until > (long long)now;
+	*n_entries = s.r.n;
+	*n_refused = refused;
+	int i = identifier != NULL ? find(&s.r, ENTRY_IDENTIFIER, id_key) : -1;
+	if (i >= 0)
+		*info = (struct fail_entry_info){ s.r.e[i].count, s.r.e[i].first, s.r.e[i].last,
+						  s.r.e[i].until };
+	close_record(&s);
+	return i >= 0 ? 1 : 0;
+}
+
+int fail_budget_forget(int dirfd, const char *identifier, char *msg, size_t msgsize)
+{
+	struct session s;
+	char id_key[65] = "";
+	msg[0] = '\0';
+	if (identifier != NULL && state_name(identifier, id_key) != 0) {
+		snprintf(msg, msgsize, "failure budget: unusable name");
+		return -1;
+	}
+	if (open_record(&s, dirfd, &keep_all, msg, msgsize) != 0)
+		return -1;
+	int rc = 0;
+	if (identifier == NULL) {
+		record_remove(dirfd, RECORD);
+	} else {
+		int i = find(&s.r, ENTRY_IDENTIFIER, id_key);
+		if (i >= 0) {
+			drop(&s.r, i);
+			rc = save_record(&s);
+		}
+	}
+	close_record(&s);
+	if (rc != 0)
+		snprintf(msg, msgsize, "%s: cannot write", RECORD);
+	return rc;
+}

@@ -79,4 +79,21 @@ int fail_budget_near_lockout(int dirfd, const struct fail_policy *p, const char 
 int fail_budget_success(int dirfd, const struct fail_policy *p, const char *identifier, time_t now,
 			char *msg, size_t msgsize);
 
+/* For `pam-clerk status` and `forget` (issue 16). */
+struct fail_entry_info {
+	long long count, first, last, until; /* until: refused before then; 0: not */
+};
+
+/* Read the record under its lock, changing nothing: identifier's entry in
+ * *info (when identifier is not NULL), and the number of entries and of
+ * those refusing at now. 1 when identifier has an entry, 0 when not, -1
+ * with the reason in msg. */
+int fail_budget_describe(int dirfd, const char *identifier, time_t now,
+			 struct fail_entry_info *info, int *n_entries, int *n_refused, char *msg,
+			 size_t msgsize);
+
+/* Remove identifier's entry (NULL: the whole record), like faillock
+ * --reset, under the record's lock. 0, or -1 with the reason in msg. */
+int fail_budget_forget(int dirfd, const char *identifier, char *msg, size_t msgsize);
+
 #endif

@@ -123,6 +123,8 @@ def test_package_contents(deb):
         "/etc/security/pam_clerk.conf": "-rw-r--r--",
         "/usr/share/pam-configs/clerk": "-rw-r--r--",
         "/usr/share/man/man8/pam_clerk.8.gz": "-rw-r--r--",
+        "/usr/sbin/pam-clerk": "-rwxr-xr-x",
+        "/usr/share/man/man8/pam-clerk.8.gz": "-rw-r--r--",
         "/usr/share/man/man5/pam_clerk.conf.5.gz": "-rw-r--r--",
         "/usr/share/doc/%s/copyright" % PACKAGE: "-rw-r--r--",
     }

@@ -43,7 +43,8 @@ def dest(tmp_path_factory):
 
 def test_make_install_puts_every_file_in_place(dest):
     files = installed(dest)
-    for name in ("pam_clerk.so", "pam_clerk.8", "pam_clerk.conf.5", "pam_clerk.conf"):
+    for name in ("pam_clerk.so", "pam_clerk.8", "pam_clerk.conf.5", "pam_clerk.conf",
+                 "pam-clerk", "pam-clerk.8"):
         assert len(files.get(name, [])) == 1, "%s installed %r times: %r" % (
             name, len(files.get(name, [])), files)
     assert files["pam_clerk.so"][0].endswith("/security/pam_clerk.so")
@@ -51,12 +52,16 @@ def test_make_install_puts_every_file_in_place(dest):
     assert "pam_clerk.la" not in files, files["pam_clerk.la"]
     assert files["pam_clerk.8"][0].endswith("/man/man8/pam_clerk.8")
     assert files["pam_clerk.conf.5"][0].endswith("/man/man5/pam_clerk.conf.5")
+    # the administrator's command (issue 16), in sbin, runnable
+    assert files["pam-clerk"][0].endswith("/sbin/pam-clerk")
+    assert os.access(files["pam-clerk"][0], os.X_OK)
     conf = files["pam_clerk.conf"][0]
     assert conf.endswith("/security/pam_clerk.conf")
     st = os.stat(conf)
     assert st.st_uid == 0 and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH), oct(st.st_mode)
     # The man pages are the ones in the tree.
-    for page, sect in (("pam_clerk.8", "man8"), ("pam_clerk.conf.5", "man5")):
+    for page, sect in (("pam_clerk.8", "man8"), ("pam_clerk.conf.5", "man5"),
+                       ("pam-clerk.8", "man8")):
         with open(files[page][0]) as a, open(os.path.join(e2e.SRCDIR, "man", page)) as b:
             assert a.read() == b.read()
 
