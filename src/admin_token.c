@@ -179,7 +179,10 @@ int admin_token(const struct conf *cfg, const struct admin_opts *o)
 	secret_free(password);
 
 	int rc = ADMIN_OK;
-	const char *token = res.fapi.session_jwt;
+	/* With jwt_template, the token a script wants is the template's (the
+	 * core verified it on its own terms, as the module exports it). */
+	const char *token =
+		res.fapi.template_jwt != NULL ? res.fapi.template_jwt : res.fapi.session_jwt;
 	if (res.outcome != OUTCOME_SUCCESS) {
 		fprintf(stderr, "pam-clerk: %s\n", res.log_line);
 		if (res.message[0] != '\0')

@@ -65,6 +65,19 @@ def test_template_token(pam, emu):
     assert any(q["path"].endswith("/tokens/ileap") for q in emu.requests())
 
 
+def test_seed_workflow_against_real_clerk(real_pam, real_emu):
+    """The iLEAP seed workflow in the real-Clerk world: the template token has no sid and
+    only its template's claims, and is still what the script gets."""
+    real_emu.add_template("ileap", claims={"aud": "ileap-api"}, lifetime=120)
+    r = token(real_pam, DEMO, DEMO_PASSWORD, "organization=org_ileap", "jwt_template=ileap",
+              json_out=True)
+    assert r.rc == 0, r
+    out = json.loads(r.out)
+    c = claims_of(real_emu, out["token"], sub="user_ileapdemo")
+    assert c["aud"] == "ileap-api" and "sid" not in c, c
+    assert out["organization"] == "org_ileap"
+
+
 def test_the_same_requests_as_the_module(pam, emu):
     extra = ["export_env", "organization=org_ileap"]
     pam.service(extra_args=extra)
