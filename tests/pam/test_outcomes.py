@@ -175,9 +175,11 @@ def test_dev_instance_handshake_then_retry(pam, emu, tmp_path_factory):
                                "cafile=%s" % dev.ca_file])
         r = pam.expect(DEMO, DEMO_PASSWORD, "PAM_SUCCESS")
         paths = [(q["path"], q["status"]) for q in dev.requests()]
-        assert paths == [("/v1/client/sign_ins", 401), ("/v1/dev_browser", 200),
-                         ("/v1/client/sign_ins", 200)]
-        assert "requests=3" in r.attempt_line()
+        # ... and (end_session=auth, the default) the session's end.
+        assert paths[:3] == [("/v1/client/sign_ins", 401), ("/v1/dev_browser", 200),
+                             ("/v1/client/sign_ins", 200)]
+        assert len(paths) == 4 and paths[3][0].endswith("/end") and paths[3][1] == 200
+        assert "requests=4" in r.attempt_line()
         # A wrong password on a dev instance is still just a wrong password.
         dev.reset()
         pam.expect(DEMO, "wrong", "PAM_AUTH_ERR")
