@@ -6,6 +6,7 @@
 #include "fapi_url.h"
 #include "proxy_url.h"
 #include "offline.h"
+#include "success_cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CONF_FILE_MAX (64 * 1024)
-#define VALUE_MAX     1024
-#define SECONDS_MAX   60
+#define VALUE_MAX   1024
+#define SECONDS_MAX 60
 
 #define DEFAULT_API_VERSION	     "2026-05-12"
 #define DEFAULT_TIMEOUT		     10
@@ -49,6 +49,7 @@ enum kind {
 	K_END,	      /* close | auth | never */
 	K_HOURS,      /* 0 to OFFLINE_MAX_HOURS */
 	K_FAILURES,   /* 1 to 100 */
+	K_AUTH_CACHE, /* 0 to SUCCESS_CACHE_MAX_SECONDS (issue 15) */
 };
 
 struct key_def {
@@ -88,6 +89,8 @@ static const struct key_def keys[] = {
 	{ "debug", K_FLAG, AT(debug) },
 	{ "use_first_pass", K_FLAG, AT(use_first_pass) },
 	{ "try_first_pass", K_FLAG, AT(try_first_pass) },
+	/* web and mail hosts (issue 15) */
+	{ "cached_auth_timeout", K_AUTH_CACHE, AT(cached_auth_timeout) },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -299,6 +302,16 @@ static int conf_set(struct conf *c, const struct key_def *k, const char *v, cons
 		*(long *)(void *)((char *)c + k->offset) = n;
 		return 0;
 	}
+	case K_AUTH_CACHE: { /* web and mail hosts (issue 15) */
+		char *end;
+		long n = (v[0] >= '0' && v[0] <= '9' && strlen(v) <= 4) ? strtol(v, &end, 10) : -1;
+		if (n < 0 || n > SUCCESS_CACHE_MAX_SECONDS || *end != '\0')
+			return fail(err, errsize, o, k->name,
+				    "expected seconds from 0 (off) to %ld, got '%s'",
+				    SUCCESS_CACHE_MAX_SECONDS, v);
+		*(long *)(void *)((char *)c + k->offset) = n;
+		return 0;
+	}
 	case K_STATE_DIR:
 		if (v[0] != '/' && strcmp(v, "none") != 0)
 			return fail(err, errsize, o, k->name,
@@ -375,67 +388,6 @@ static int conf_set_pair(struct conf *c, char *pair, const struct origin *o, cha
 		return fail(err, errsize, o, shown, "unknown key");
 	}
 	return conf_set(c, k, value, o, err, errsize);
-}
-
-/* Open the file without following links and insist that only root (or the
- * user running the process) can change it. *missing is set for ENOENT. */
-static int read_conf_file(const char *path, char **text, int *missing, bool *private, char *err,
-			  size_t errsize)
-{
-	*missing = 0;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			*missing = 1;
-			snprintf(err, errsize, "%s: file not found", path);
-		} else if (errno == ELOOP) {
-			snprintf(err, errsize, "%s: is a symbolic link; refusing to read it", path);
-		} else {
-			snprintf(err, errsize, "%s: cannot open: %s", path, strerror(errno));
-		}
-		return -1;
-	}
-	struct stat st;
-	const char *why = NULL;
-	if (fstat(fd, &st) != 0)
-		why = "cannot stat";
-	else if (!S_ISREG(st.st_mode))
-		why = "not a regular file";
-	else if (st.st_uid != 0 && st.st_uid != geteuid())
-		why = "not owned by root";
-	else if (st.st_mode & (S_IWGRP | S_IWOTH))
-		why = "writable by group or others";
-	else if (st.st_size > CONF_FILE_MAX)
-		why = "larger than 64 KiB";
-	if (why != NULL) {
-		snprintf(err, errsize, "%s: %s; refusing to read it", path, why);
-		close(fd);
-		return -1;
-	}
-	*private = (st.st_mode & (S_IRGRP | S_IROTH)) == 0;
-	size_t size = (size_t)st.st_size;
-	char *buf = malloc(size + 1);
-	size_t got = 0;
-	while (buf != NULL && got < size) {
-		ssize_t r = read(fd, buf + got, size - got);
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	if (buf == NULL || got != size) {
-		free(buf);
-		snprintf(err, errsize, "%s: read failed", path);
-		return -1;
-	}
-	buf[size] = '\0';
-	if (memchr(buf, '\0', size) != NULL) {
-		free(buf);
-		snprintf(err, errsize, "%s: contains a NUL byte", path);
-		return -1;
-	}
-	*text = buf;
-	return 0;
 }
 
 static int parse_conf_text(struct conf *c, const char *path, bool private, char *text, char *err,
@@ -546,7 +498,7 @@ int conf_load(struct conf *c, int argc, const char **argv, const char *default_p
 		char *text = NULL;
 		int missing = 0;
 		bool private = false;
-		if (read_conf_file(path, &text, &missing, &private, err, errsize) == 0) {
+		if (conf_read_file(path, &text, &missing, &private, err, errsize) == 0) {
 			int rc = parse_conf_text(c, path, private, text, err, errsize);
 			secret_free(text); /* may hold a proxy password */
 			if (rc != 0)

@@ -12,8 +12,10 @@
 
 /* authorize = account | auth: zero is the default. */
 enum conf_authorize { AUTHORIZE_AT_ACCOUNT, AUTHORIZE_AT_AUTH };
-/* end_session = close | auth | never: zero is the default. */
-enum conf_end_session { END_SESSION_AT_CLOSE, END_SESSION_AT_AUTH, END_SESSION_NEVER };
+/* end_session = auth | close | never: zero is the default. auth, as a caller
+ * that runs no session stage (or runs it in another process) would leave
+ * the Clerk session live (issue 15). */
+enum conf_end_session { END_SESSION_AT_AUTH, END_SESSION_AT_CLOSE, END_SESSION_NEVER };
 
 struct conf {
 	char *conf_path; /* the file that was read, or NULL */
@@ -47,6 +49,8 @@ struct conf {
 	bool debug;
 	bool use_first_pass;
 	bool try_first_pass;
+	/* web and mail hosts (issue 15) */
+	long cached_auth_timeout; /* seconds a recent online success is reused; 0: off */
 };
 
 /* Load defaults, then the file (conf= from argv, or default_path, which may
@@ -63,6 +67,13 @@ int conf_identifier_format_check(const char *v);
  * a reason in err (unknown escape, user name unusable, too long). */
 int conf_expand_identifier(const char *format, const char *user, char *out, size_t outsize,
 			   char *err, size_t errsize);
+
+/* Read the configuration file at path into *text (malloc'd; it may hold a
+ * proxy password: secret_free it) under the file rule of conf_file.c.
+ * *private is set when group and others cannot read it (the only place for
+ * a secret). 0; -1 with the reason in err, *missing set when not found. */
+int conf_read_file(const char *path, char **text, int *missing, bool *private, char *err,
+		   size_t errsize);
 
 /* The i-th key conf_load accepts, NULL past the last (for the docs tests). */
 const char *conf_key_name(size_t i);

@@ -5,7 +5,9 @@
 #include "buf.h"
 #include "state.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +39,94 @@ static enum outcome fetch(const struct jwks_source *src, struct buf *out, int *f
 	return o;
 }
 
+/* --- the process's copy ------------------------------------------------------
+ * A host that keeps the module loaded (a web or mail server, polkit, a
+ * display manager) verifies from memory; state_dir's copy serves the hosts
+ * that start afresh for each login, and a non-root host that cannot use it.
+ * One copy per Frontend API URL, a few at most; the lock is held only to
+ * copy bytes. A child forked while another thread held it gets a new lock. */
+#define MEM_SLOTS 4
+
+static struct mem_copy {
+	char url[300];
+	char *doc;
+	size_t len;
+	time_t at;
+} mem[MEM_SLOTS];
+static pthread_mutex_t mem_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t mem_once = PTHREAD_ONCE_INIT;
+
+static void mem_before_fork(void)
+{
+	pthread_mutex_lock(&mem_lock);
+}
+
+static void mem_after_fork(void)
+{
+	pthread_mutex_unlock(&mem_lock);
+}
+
+static void mem_init(void)
+{
+	pthread_atfork(mem_before_fork, mem_after_fork, mem_after_fork);
+}
+
+static struct mem_copy *mem_slot(const char *url, bool take)
+{
+	struct mem_copy *oldest = &mem[0];
+	for (size_t i = 0; i < MEM_SLOTS; i++) {
+		if (strcmp(mem[i].url, url) == 0)
+			return &mem[i];
+		if (mem[i].at < oldest->at)
+			oldest = &mem[i];
+	}
+	return take ? oldest : NULL;
+}
+
+/* The process's copy when fresh: 0 with the document in out, else -1. */
+static int mem_get(const char *url, struct buf *out, time_t now)
+{
+	int rc = -1;
+	pthread_once(&mem_once, mem_init);
+	pthread_mutex_lock(&mem_lock);
+	struct mem_copy *m = mem_slot(url, false);
+	if (m != NULL && m->doc != NULL && now - m->at > -5 && now - m->at < JWKS_TTL)
+		rc = buf_append(out, m->doc, m->len);
+	pthread_mutex_unlock(&mem_lock);
+	return rc;
+}
+
+static void mem_put(const char *url, const char *doc, size_t len, time_t at)
+{
+	char *copy = malloc(len + 1);
+	if (copy == NULL || strlen(url) >= sizeof mem[0].url) {
+		free(copy);
+		return;
+	}
+	memcpy(copy, doc, len);
+	copy[len] = '\0';
+	pthread_once(&mem_once, mem_init);
+	pthread_mutex_lock(&mem_lock);
+	struct mem_copy *m = mem_slot(url, true);
+	free(m->doc);
+	snprintf(m->url, sizeof m->url, "%s", url);
+	m->doc = copy;
+	m->len = len;
+	m->at = at;
+	pthread_mutex_unlock(&mem_lock);
+}
+
+void jwks_cache_clear(void)
+{
+	pthread_once(&mem_once, mem_init);
+	pthread_mutex_lock(&mem_lock);
+	for (size_t i = 0; i < MEM_SLOTS; i++) {
+		free(mem[i].doc);
+		memset(&mem[i], 0, sizeof mem[i]);
+	}
+	pthread_mutex_unlock(&mem_lock);
+}
+
 /* Load keys: cached unless refresh (or expired/missing), else fetched. */
 static enum outcome load_keys(const struct jwks_source *src, bool refresh, struct jwt_keys *keys,
 			      int *fetched, char *err, size_t errsize)
@@ -49,6 +139,12 @@ static enum outcome load_keys(const struct jwks_source *src, bool refresh, struc
 			       ? OUTCOME_SUCCESS
 			       : OUTCOME_CONFIG_ERROR;
 	buf_init(&doc, JWKS_MAX);
+	if (!refresh && mem_get(src->fapi_url, &doc, time(NULL)) == 0 &&
+	    jwt_keys_from_jwks(keys, buf_str(&doc), doc.len, why, sizeof why) == 0) {
+		buf_wipe(&doc);
+		return OUTCOME_SUCCESS;
+	}
+	buf_wipe(&doc);
 	int dirfd = src->state_dir ? state_dir_open(src->state_dir, why, sizeof why) : -1;
 	time_t mtime = 0;
 	/* A cached copy is used while fresh and parseable; anything else refetches.
@@ -56,13 +152,17 @@ static enum outcome load_keys(const struct jwks_source *src, bool refresh, struc
 	if (!refresh && dirfd >= 0 &&
 	    state_file_read(dirfd, JWKS_FILE, &doc, &mtime, why, sizeof why) == 0 &&
 	    time(NULL) - mtime > -5 && time(NULL) - mtime < JWKS_TTL &&
-	    jwt_keys_from_jwks(keys, buf_str(&doc), doc.len, why, sizeof why) == 0)
+	    jwt_keys_from_jwks(keys, buf_str(&doc), doc.len, why, sizeof why) == 0) {
+		mem_put(src->fapi_url, doc.data, doc.len, mtime);
 		goto out;
+	}
 	buf_wipe(&doc);
 	o = fetch(src, &doc, fetched, err, errsize);
 	if (o == OUTCOME_SUCCESS &&
 	    jwt_keys_from_jwks(keys, buf_str(&doc), doc.len, err, errsize) != 0)
 		o = OUTCOME_BAD_RESPONSE; /* not a JWKS: Clerk's fault or a proxy's */
+	if (o == OUTCOME_SUCCESS)
+		mem_put(src->fapi_url, doc.data, doc.len, time(NULL));
 	if (o == OUTCOME_SUCCESS && dirfd >= 0)
 		state_file_write(dirfd, JWKS_FILE, doc.data, doc.len);
 out:

@@ -1,6 +1,7 @@
 /* Where the keys that verify session JWTs come from: a pinned key
- * (jwt_key), or the instance's JWKS, cached in state_dir and fetched again
- * when a token names a kid the cache does not know. */
+ * (jwt_key), or the instance's JWKS, cached in the process's memory and in
+ * state_dir, and fetched again when a token names a kid the cache does not
+ * know. */
 #ifndef PAM_CLERK_JWKS_H
 #define PAM_CLERK_JWKS_H
 
@@ -32,5 +33,8 @@ struct jwks_source {
 enum outcome jwks_verify(const struct jwks_source *src, const char *jwt, const char *sid,
 			 const char *sub, time_t now, struct jwt_claims *claims, int *requests,
 			 char *err, size_t errsize);
+
+/* Forget the process's copies (tests; a fetch refills them). */
+void jwks_cache_clear(void);
 
 #endif

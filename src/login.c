@@ -10,6 +10,7 @@
 #include "offline.h"
 #include "sanitize.h"
 #include "stored_client.h"
+#include "success_cache.h"
 
 #include <security/_pam_types.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 static void note(const struct login_host *h, int priority, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -146,6 +148,47 @@ static enum outcome offline_settle(const struct conf *cfg, const char *identifie
 				     : o;
 }
 
+/* --- the success cache (web and mail hosts, issue 15) -------------------- */
+
+/* Only a login that needs nothing from Clerk but a yes can be answered
+ * from it: a token for later stages needs a sign-in. */
+static bool success_cache_on(const struct conf *cfg)
+{
+	return cfg->cached_auth_timeout > 0 && !login_wants_token(cfg);
+}
+
+static bool success_cache_hit(const struct conf *cfg, const char *password,
+			      const struct login_host *h, struct login_result *res)
+{
+	long age = 0;
+	if (!success_cache_on(cfg) ||
+	    !success_cache_check(cfg->state_dir, cfg->frontend_api, res->identifier, password,
+				 cfg->cached_auth_timeout, h->now(h->ctx), &age))
+		return false;
+	res->fapi.outcome = OUTCOME_CACHED;
+	snprintf(res->fapi.detail, sizeof res->fapi.detail,
+		 "matches an online success %ld s ago; Clerk not asked", age);
+	return true;
+}
+
+/* Keep an online success that needed no further factor; forget the
+ * identifier once Clerk refuses it. */
+static void success_settle(const struct conf *cfg, const char *identifier, const char *password,
+			   enum outcome o, const struct login_host *h,
+			   const struct sign_in_result *r)
+{
+	char msg[300] = "", s_msg[400];
+	if (o == OUTCOME_SUCCESS && success_cache_on(cfg) && r->factor[0] == '\0' &&
+	    success_cache_store(cfg->state_dir, cfg->frontend_api, identifier, password,
+				h->now(h->ctx), msg, sizeof msg) != 0 &&
+	    geteuid() == 0)
+		note(h, LOG_WARNING, "success cache kept in memory only: %s",
+		     sanitize(s_msg, sizeof s_msg, msg));
+	if (o == OUTCOME_BAD_CREDENTIALS || o == OUTCOME_PASSWORD_COMPROMISED ||
+	    o == OUTCOME_LOCKED || o == OUTCOME_BANNED || o == OUTCOME_NOT_AUTHORIZED)
+		success_cache_forget(cfg->state_dir, cfg->frontend_api, identifier);
+}
+
 /* --- what the host says -------------------------------------------------- */
 
 static int log_priority(int pam_code)
@@ -230,7 +273,7 @@ enum outcome login_run(const struct conf *cfg, const char *user, const char *pas
 		r->outcome = OUTCOME_INTERNAL_ERROR;
 		snprintf(r->detail, sizeof r->detail, "out of memory");
 	} else {
-		asked = true;
+		asked = !success_cache_hit(cfg, password, host, res);
 	}
 
 	/* 2. Sign in (with the stored client, when there is one) and keep the
@@ -280,6 +323,8 @@ enum outcome login_run(const struct conf *cfg, const char *user, const char *pas
 	 * be reached. */
 	if (asked)
 		o = offline_settle(cfg, res->identifier, password, o, host);
+	if (asked)
+		success_settle(cfg, res->identifier, password, o, host, r);
 
 	/* 5. The outcome, decided once, and what follows from it. */
 	res->outcome = r->outcome = o;

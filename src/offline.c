@@ -233,8 +233,8 @@ static void iso_time(char *out, size_t outsize, long long t)
 		snprintf(out, outsize, "@%lld", t);
 }
 
-/* yescrypt of password with setting, into hash; 0, or -1 with errno. */
-static int hash_password(const char *password, const char *setting, char *hash, size_t hashsize)
+/* yescrypt of password with setting, into hash (offline.h). */
+int offline_hash_password(const char *password, const char *setting, char *hash, size_t hashsize)
 {
 	struct crypt_data *cd = calloc(1, sizeof *cd);
 	int rc = -1;
@@ -290,7 +290,7 @@ int offline_store(const char *state_dir, const char *identifier, const char *pas
 		snprintf(msg, msgsize, "yescrypt salt: %s", strerror(errno));
 		goto out;
 	}
-	if (hash_password(password, setting, rec.hash, sizeof rec.hash) != 0) {
+	if (offline_hash_password(password, setting, rec.hash, sizeof rec.hash) != 0) {
 		snprintf(msg, msgsize, "yescrypt: %s", strerror(errno));
 		goto out;
 	}
@@ -429,7 +429,7 @@ enum offline_result offline_check(const char *state_dir, const char *identifier,
 		res = OFFLINE_LOCKED;
 		goto out;
 	}
-	if (hash_password(password, rec.hash, hash, sizeof hash) != 0 && errno != ERANGE) {
+	if (offline_hash_password(password, rec.hash, hash, sizeof hash) != 0 && errno != ERANGE) {
 		snprintf(msg, msgsize, "yescrypt: %s", strerror(errno));
 		res = OFFLINE_ERROR;
 		goto out;

@@ -53,6 +53,11 @@ enum offline_result offline_check(const char *state_dir, const char *identifier,
  * more, or -1 with the reason in msg. */
 int offline_forget(const char *state_dir, const char *identifier, char *msg, size_t msgsize);
 
+/* yescrypt of password with setting (a "$y$..." salt or a whole hash) into
+ * hash; 0, or -1 with errno (ERANGE: hashsize too small). The success cache
+ * hashes with it too. */
+int offline_hash_password(const char *password, const char *setting, char *hash, size_t hashsize);
+
 /* "ok", "wrong", "locked", "expired", "none", "corrupt", "error". */
 const char *offline_result_name(enum offline_result r);
 

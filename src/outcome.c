@@ -42,6 +42,8 @@ static const struct outcome_info outcomes[OUTCOME_COUNT] = {
 	[OUTCOME_OFFLINE_BAD_PASSWORD] = { "offline_bad_password", PAM_AUTH_ERR, NULL },
 	[OUTCOME_OFFLINE_LOCKED] = { "offline_locked", PAM_MAXTRIES,
 				     "Too many wrong passwords while Clerk cannot be reached." },
+	/* A recent online success matched; Clerk not asked (cached_auth_timeout). */
+	[OUTCOME_CACHED] = { "cached", PAM_SUCCESS, NULL },
 	[OUTCOME_UNKNOWN_STATUS] = { "unknown_status", PAM_AUTH_ERR, NULL },
 	[OUTCOME_SESSION_EXISTS] = { "session_exists", PAM_AUTH_ERR, NULL },
 	[OUTCOME_REJECTED] = { "rejected", PAM_AUTH_ERR, NULL },

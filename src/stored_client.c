@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,10 +57,16 @@ char *stored_client_take(struct stored_client *sc, const struct conf *cfg, const
 				 "; not using stored state");
 	}
 	/* Root can always keep state, so a failure then is worth a warning; a
-	 * non-root caller (a screen locker) simply goes without. */
-	if (why[0] != '\0')
-		note(sc, sc->keep || geteuid() == 0 ? LOG_WARNING : LOG_DEBUG, "state_dir: %s",
-		     sanitize(s_why, sizeof s_why, why));
+	 * non-root caller (a screen locker, a web server's worker) goes without,
+	 * and says so once per process, not once per login. */
+	static atomic_flag told = ATOMIC_FLAG_INIT;
+	if (why[0] != '\0' && (sc->keep || geteuid() == 0))
+		note(sc, LOG_WARNING, "state_dir: %s", sanitize(s_why, sizeof s_why, why));
+	else if (why[0] != '\0' && !atomic_flag_test_and_set(&told))
+		note(sc, LOG_NOTICE,
+		     "state_dir: %s; this process (uid %u) goes on without it: no trusted-host "
+		     "client, no offline cache, caches in memory only",
+		     sanitize(s_why, sizeof s_why, why), (unsigned)geteuid());
 	return stored;
 }
 

@@ -9,7 +9,13 @@ its worker as www-data.
     without the cache (every request a sign-in): no wrong answer, no crash,
     no live Clerk session left;
   - the worker's memory over 5,000 requests once warm;
-  - without end_session=auth (issue 15 item 1 not built yet) sessions pile up.
+  - a stack without end_session leaves no live session either (the default
+    ends it at authentication, issue 15 item 1);
+  - as www-data with a state_dir it cannot use: one log line for the worker
+    process, not one per request, and one JWKS fetch for every login
+    (issue 15 item 2);
+  - cached_auth_timeout: one sign-in per user for many requests, a wrong
+    password still refused by Clerk (issue 15 item 3).
 
 The Apache server is one process with one worker child (ServerLimit 1,
 ThreadsPerChild 16), so that the child's memory is the module's. These
@@ -81,7 +87,7 @@ class Apache:
             self.sandbox.service(name, lines)
         self.port = e2e.free_port()
         www = os.path.join(self.dir, "www")
-        for loc in ("private", "nocache", "default-end"):
+        for loc in ("private", "nocache", "default-end", "statedir", "cached"):
             os.makedirs(os.path.join(www, loc), exist_ok=True)
             with open(os.path.join(www, loc, "ok.html"), "w") as f:
                 f.write(BODY + "\n")
@@ -205,12 +211,15 @@ class Apache:
 
 def site_conf():
     """etc/apache2-clerk.conf as shipped, plus two locations of the test's own:
-    /nocache (PAM on every request) and /default-end (a stack without end_session)."""
+    /nocache (PAM on every request), /default-end (a stack without end_session),
+    /statedir (a root-only state_dir, export_env) and /cached (cached_auth_timeout)."""
     with open(os.path.join(recipes.ETC, "apache2-clerk.conf")) as f:
         shipped = f.read()
     extra = []
     for loc, service, provider in (("/nocache", "apache2", "PAM"),
-                                   ("/default-end", "apache2-default-end", "PAM")):
+                                   ("/default-end", "apache2-default-end", "PAM"),
+                                   ("/statedir", "apache2-statedir", "PAM"),
+                                   ("/cached", "apache2-cached", "PAM")):
         extra += ['<Location "%s">' % loc, "    AuthType Basic", '    AuthName "Clerk"',
                   "    AuthBasicProvider %s" % provider, "    AuthPAMService %s" % service,
                   "    Require valid-user", "</Location>"]
@@ -241,7 +250,16 @@ def apache(kind_emulator):
         stack = [recipes.with_module(ln, e2e.MODULE, args) for ln in sample]
         default_end = [re.sub(r"\s*end_session=auth", "", ln) for ln in stack]
         assert default_end != stack, "the sample no longer sets end_session=auth"
-        server = Apache(work, syslog, {"apache2": stack, "apache2-default-end": default_end},
+        # A state_dir only root can use; export_env makes every login verify its token.
+        closed = os.path.join(work, "root-state")
+        os.mkdir(closed, 0o700)
+        statedir = [re.sub(r"state_dir=none", "state_dir=%s export_env" % closed, ln)
+                    for ln in stack]
+        assert statedir != stack, "the sample no longer sets state_dir=none"
+        cached = [ln + " cached_auth_timeout=60" if ln.split()[0] == "auth" else ln
+                  for ln in stack]
+        server = Apache(work, syslog, {"apache2": stack, "apache2-default-end": default_end,
+                                       "apache2-statedir": statedir, "apache2-cached": cached},
                         site_conf())
         server.syslog = syslog
         server.stack = stack
@@ -320,12 +338,51 @@ def test_no_warning_per_request_as_www_data(apache, kemu):
     assert noise == [], noise
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 item 1: sessions not ended yet")
 def test_no_live_session_without_end_session_setting(apache, kemu):
-    """Default end_session (close): mod_authnz_pam runs no session stage, so only the
+    """Default end_session (auth): mod_authnz_pam runs no session stage, so only the
     module itself can end what it began (issue 15 item 1)."""
     results = run_concurrently(apache, "/default-end/ok.html", plan(30, wrong_every=1000))
     assert wrong_answers(results) == []
+    assert len([s for s in kemu.sessions()]) == 30
+    assert kemu.sessions(status="active") == []
+
+
+def test_unusable_state_dir_one_line_one_jwks_fetch(apache, kemu):
+    """www-data and a root-only state_dir: the worker says so once, not per request,
+    and verifies every login's token with one JWKS fetch (issue 15 item 2)."""
+    apache.syslog.clear()
+    n = 30
+    # One login first: concurrent logins of a cold worker may each fetch once.
+    assert apache.fetch("/statedir/ok.html", "alice", USERS["alice"])[0] == 200
+    results = run_concurrently(apache, "/statedir/ok.html", plan(n - 1, wrong_every=1000))
+    assert wrong_answers(results) == [], apache.log()
+    assert len(apache.syslog.attempts()) == n, apache.syslog.text()
+    noise = [ln for ln in apache.syslog.lines() if "pam_clerk" in ln and " outcome=" not in ln]
+    assert len(noise) <= 1 and all("goes on without it" in ln for ln in noise), noise
+    fetches = [r for r in kemu.requests() if r["path"] == "/.well-known/jwks.json"]
+    print("statedir: %d logins, %d JWKS fetches, %d state_dir lines" % (n, len(fetches),
+                                                                        len(noise)))
+    assert len(fetches) == 1
+    assert kemu.sessions(status="active") == []
+
+
+def test_success_cache_one_sign_in_per_user(apache, kemu):
+    """cached_auth_timeout=60: after one sign-in per user, their requests are answered
+    without Clerk; a wrong password still asks Clerk and is refused (issue 15 item 3)."""
+    apache.syslog.clear()
+    for user, password in sorted(USERS.items()):
+        assert apache.fetch("/cached/ok.html", user, password)[0] == 200
+    results = run_concurrently(apache, "/cached/ok.html", plan(60, wrong_every=1000))
+    assert wrong_answers(results) == []
+    sign_ins = [r for r in kemu.requests() if r["path"] == "/v1/client/sign_ins"]
+    assert len(sign_ins) == len(USERS), len(sign_ins)
+    cached = [ln for ln in apache.syslog.lines() if " outcome=cached " in ln]
+    assert len(cached) == 60, apache.syslog.text()
+    assert apache.fetch("/cached/ok.html", "alice", "not the password")[0] == 401
+    assert len([r for r in kemu.requests() if r["path"] == "/v1/client/sign_ins"]) == 4
+    # Refused since: the right password asks Clerk again, once.
+    assert apache.fetch("/cached/ok.html", "alice", USERS["alice"])[0] == 200
+    assert len([r for r in kemu.requests() if r["path"] == "/v1/client/sign_ins"]) == 5
     assert kemu.sessions(status="active") == []
 
 

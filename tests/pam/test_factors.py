@@ -38,8 +38,10 @@ def test_totp_after_the_password(pam, emu):
     r = pam.run(name, PASSWORD, echo_on=[totp(TOTP_SECRET)],
                 ops=[("authenticate", "PAM_SUCCESS")])
     assert r.ok, r
-    assert "factor=totp" in r.attempt_line() and "requests=2" in r.attempt_line()
-    assert paths(emu) == [("POST", "sign_ins", 200), ("POST", "attempt_second_factor", 200)]
+    # The sign-in, the code, and (end_session=auth, the default) the session's end.
+    assert "factor=totp" in r.attempt_line() and "requests=3" in r.attempt_line()
+    assert paths(emu) == [("POST", "sign_ins", 200), ("POST", "attempt_second_factor", 200),
+                          ("POST", "end", 200)]
     assert emu.requests()[1]["form"]["code"].startswith("<redacted")
 
 
@@ -49,7 +51,7 @@ def test_wrong_code_then_right(pam, emu):
     r = pam.run(name, PASSWORD, echo_on=["000000", totp(TOTP_SECRET)],
                 ops=[("authenticate", "PAM_SUCCESS")])
     assert r.ok, r
-    assert [p[2] for p in paths(emu)] == [200, 422, 200]
+    assert [p[2] for p in paths(emu)] == [200, 422, 200, 200]  # the last: the session's end
 
 
 def test_too_many_wrong_codes(pam, emu):
@@ -117,7 +119,7 @@ def test_sent_codes_are_prepared_then_asked(pam, emu, strategy):
     r = pam.run(name, PASSWORD, echo_on=["482913"], ops=[("authenticate", "PAM_SUCCESS")])
     assert r.ok, r
     assert paths(emu) == [("POST", "sign_ins", 200), ("POST", "prepare_second_factor", 200),
-                          ("POST", "attempt_second_factor", 200)]
+                          ("POST", "attempt_second_factor", 200), ("POST", "end", 200)]
     sent = emu.outbox()
     assert len(sent) == 1 and sent[0]["strategy"] == strategy
     assert sent[0]["code"] == "482913"
@@ -129,7 +131,7 @@ def test_rate_limited_code_is_retried_after_the_wait(pam, emu):
     pam.service()
     r = pam.run(name, PASSWORD, echo_on=[totp(TOTP_SECRET)], ops=[("authenticate", "PAM_SUCCESS")])
     assert r.ok, r
-    assert [p[2] for p in paths(emu)] == [200, 429, 200]
+    assert [p[2] for p in paths(emu)] == [200, 429, 200, 200]  # the last: the session's end
     assert r.elapsed >= 1.0
 
 
@@ -243,7 +245,8 @@ def test_state_none_keeps_nothing(pam, trust):
                 ops=[("authenticate", "PAM_SUCCESS")])
     assert r.ok, r
     assert not os.path.exists(pam.state_dir)
-    assert paths(trust)[-1] == ("POST", "attempt_second_factor", 200)  # no session removal
+    # No client kept, so no session removal: the session just ends (end_session=auth).
+    assert paths(trust)[-2:] == [("POST", "attempt_second_factor", 200), ("POST", "end", 200)]
 
 
 def test_pamtester_with_a_code_on_stdin(pam, emu):
@@ -266,7 +269,8 @@ def test_needs_first_factor_is_finished_with_the_password(pam, emu):
     r = pam.run("ileap-demo@way.cloud", "HelloPrimaryData", passwords=["HelloPrimaryData"],
                 ops=[("authenticate", "PAM_SUCCESS")])
     assert r.ok, r  # one password answer only: the step did not prompt again
-    assert paths(emu) == [("POST", "sign_ins", 200), ("POST", "attempt_first_factor", 200)]
+    assert paths(emu) == [("POST", "sign_ins", 200), ("POST", "attempt_first_factor", 200),
+                          ("POST", "end", 200)]
     assert emu.requests()[1]["form"]["strategy"] == "password"
 
 

@@ -12,7 +12,9 @@ def test_many_transactions_in_one_process(pam, emu):
                 ops=[("authenticate", "PAM_SUCCESS"), ("acct_mgmt", "PAM_SUCCESS")])
     assert r.ok, r
     assert r.rounds == rounds
-    assert len(emu.requests()) == rounds
+    # Each round: the sign-in and (end_session=auth, the default) the session's end.
+    assert len(emu.requests()) == 2 * rounds
+    assert emu.sessions(status="active") == []
     assert len([l for l in r.log if "outcome=success" in l]) == rounds
 
 

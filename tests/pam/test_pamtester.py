@@ -22,7 +22,8 @@ def test_pamtester_success(pam, emu):
     p = pamtester(pam, DEMO, DEMO_PASSWORD, "authenticate", "acct_mgmt")
     assert p.returncode == 0, p.stderr
     assert "successfully authenticated" in p.stdout + p.stderr
-    assert len(emu.requests()) == 1
+    # The sign-in and (end_session=auth, the default) the session's end.
+    assert [q["path"].rsplit("/", 1)[-1] for q in emu.requests()] == ["sign_ins", "end"]
 
 
 def test_pamtester_refusal(pam, emu):

@@ -29,7 +29,9 @@ def test_dev_instance_login_needs_no_dev_browser(real_pam, dev):
     """Not marked: today's module makes the handshake only when asked, and real Clerk
     never asks a native client."""
     r = real_pam.expect("bob", "battery staple", "PAM_SUCCESS")
-    assert [q["path"] for q in dev.requests()] == [SIGN_INS]
+    # The sign-in, then (end_session=auth, the default) the session's end.
+    assert [q["path"] for q in dev.requests()][:1] == [SIGN_INS]
+    assert len(dev.requests()) == 2 and dev.requests()[1]["path"].endswith("/end")
     assert "__clerk_db_jwt" not in dev.requests()[0]["query"]
     assert r.outcome() == "success"
 

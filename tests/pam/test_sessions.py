@@ -156,7 +156,7 @@ def test_authorize_at_auth(pam, emu):
 
 def test_end_session_at_close(pam, emu):
     name = org_user(emu, "user_e1", "end1", [])
-    pam.service()  # end_session=close by default
+    pam.service(extra_args=["end_session=close"])  # asked for, with a session line
     r = pam.run(name, PASSWORD, ops=[("authenticate", "PAM_SUCCESS"),
                                      ("open_session", "PAM_SUCCESS"),
                                      ("close_session", "PAM_SUCCESS")])

@@ -14,7 +14,8 @@ def test_success_is_one_native_request(pam, emu):
     pam.service()
     r = pam.expect(DEMO, DEMO_PASSWORD, "PAM_SUCCESS")
     reqs = emu.requests()
-    assert len(reqs) == 1, reqs
+    # One sign-in request; then (end_session=auth, the default) the session's end.
+    assert len(reqs) == 2 and reqs[1]["path"].endswith("/end"), reqs
     req = reqs[0]
     assert req["method"] == "POST" and req["path"] == "/v1/client/sign_ins"
     assert req["query"].get("_is_native") == "1"
@@ -30,7 +31,7 @@ def test_success_is_one_native_request(pam, emu):
     assert req["status"] == 200 and req["sign_in_status"] == "complete"
     line = r.attempt_line()
     assert "outcome=success" in line and "pam=PAM_SUCCESS" in line
-    assert "requests=1" in line and "user=%s" % DEMO in line
+    assert "requests=2" in line and "user=%s" % DEMO in line  # the sign-in, the end
 
 
 def test_identifier_format_maps_the_pam_user(pam, emu):

@@ -114,13 +114,16 @@ bool logged(const char *part)
 void run(const struct step *script, size_t n, const char *const *args, size_t nargs,
 	 const char *password, struct login_result *res)
 {
-	const char *argv[12];
+	const char *argv[13];
 	char sd[128];
 	size_t argc = 0;
 	snprintf(sd, sizeof sd, "state_dir=%s", state_dir);
 	argv[argc++] = "frontend_api=" FAPI;
 	argv[argc++] = sd;
-	for (size_t i = 0; i < nargs && argc < 12; i++)
+	/* The scripts describe a stack with a session stage (one request fewer
+	 * than the default end_session=auth); a test's own arguments win. */
+	argv[argc++] = "end_session=close";
+	for (size_t i = 0; i < nargs && argc < 13; i++)
 		argv[argc++] = args[i];
 	struct conf cfg;
 	char err[512];

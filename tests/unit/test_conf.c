@@ -646,6 +646,10 @@ static const struct key_case key_cases[] = {
 	  "letters, digits" },
 	{ "authorize", { "auth", "account" }, { "session", "AUTH" }, "auth or account" },
 	{ "end_session", { "close", "auth", "never" }, { "logout", "" }, "close, auth or never" },
+	{ "cached_auth_timeout",
+	  { "0", "30", "600" },
+	  { "601", "-1", "1m", "99999" },
+	  "0 (off) to 600" },
 	{ "secret_key_file",
 	  { "@FILE@" },
 	  { "/nonexistent/sk", "sk", "@DIR@" },
@@ -958,6 +962,7 @@ static void test_key_names(void **state)
 		"backend_api",
 		"offline_cache",
 		"offline_max_failures",
+		"cached_auth_timeout",
 	};
 	const size_t nwant = sizeof want / sizeof want[0];
 	size_t n = 0;

@@ -41,6 +41,7 @@ static const struct {
 	{ OUTCOME_OFFLINE, "offline", PAM_SUCCESS, "PAM_SUCCESS" },
 	{ OUTCOME_OFFLINE_BAD_PASSWORD, "offline_bad_password", PAM_AUTH_ERR, "PAM_AUTH_ERR" },
 	{ OUTCOME_OFFLINE_LOCKED, "offline_locked", PAM_MAXTRIES, "PAM_MAXTRIES" },
+	{ OUTCOME_CACHED, "cached", PAM_SUCCESS, "PAM_SUCCESS" },
 	{ OUTCOME_UNKNOWN_STATUS, "unknown_status", PAM_AUTH_ERR, "PAM_AUTH_ERR" },
 	{ OUTCOME_SESSION_EXISTS, "session_exists", PAM_AUTH_ERR, "PAM_AUTH_ERR" },
 	{ OUTCOME_REJECTED, "rejected", PAM_AUTH_ERR, "PAM_AUTH_ERR" },
@@ -153,9 +154,10 @@ static void test_table_fail_closed(void **state)
 	(void)state;
 	for (int o = 0; o < OUTCOME_COUNT; o++) {
 		const struct outcome_info *info = outcome_info((enum outcome)o);
-		/* The only two ways in: Clerk said complete, or (opt-in, offline_cache)
-		 * Clerk was unreachable and the cached password matched. */
-		if (o == OUTCOME_SUCCESS || o == OUTCOME_OFFLINE) {
+		/* The only three ways in: Clerk said complete, or (opt-in, offline_cache)
+		 * Clerk was unreachable and the cached password matched, or (opt-in,
+		 * cached_auth_timeout) a recent online success matched. */
+		if (o == OUTCOME_SUCCESS || o == OUTCOME_OFFLINE || o == OUTCOME_CACHED) {
 			assert_int_equal(info->pam_code, PAM_SUCCESS);
 			continue;
 		}
