@@ -4,11 +4,10 @@
  * comes from the terminal without echo, or from standard input with
  * --password-stdin; one-time codes are asked on the terminal.
  *
- * The session: end_session=auth ends it before the token is printed (the
- * token still verifies until it expires, a minute); otherwise it stays, so
- * that the script can use the session for its API calls, until Clerk
- * expires it or the user signs out (the default end_session=close has no
- * PAM session to wait for here). */
+ * The session: end_session=auth (the default) ends it before the token is
+ * printed (the token still verifies until it expires); with close or never
+ * it stays, so that a script can ask for fresh tokens, until Clerk expires
+ * it or the user signs out (there is no PAM session to wait for here). */
 #include "config.h"
 
 #include "admin.h"

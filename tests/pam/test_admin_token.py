@@ -29,7 +29,7 @@ def claims_of(emu, jwt, **kw):
 
 
 def test_plain_token(pam, emu):
-    r = token(pam, "alice", "correct horse")
+    r = token(pam, "alice", "correct horse", "end_session=close")
     assert r.rc == 0, r
     jwt = r.out.strip()
     assert len(r.lines) == 1 and jwt.count(".") == 2
@@ -94,8 +94,9 @@ def test_the_same_requests_as_the_module(pam, emu):
     assert command == module and len(module) >= 2, (command, module)
 
 
-def test_end_session_auth_ends_it_before_printing(pam, emu):
-    r = token(pam, "alice", "correct horse", "end_session=auth", json_out=True)
+@pytest.mark.parametrize("setting", [(), ("end_session=auth",)], ids=["default", "auth"])
+def test_end_session_auth_ends_it_before_printing(pam, emu, setting):
+    r = token(pam, "alice", "correct horse", *setting, json_out=True)
     assert r.rc == 0, r
     sid = json.loads(r.out)["session_id"]
     assert [s["status"] for s in emu.sessions(user_id="user_alice") if s["id"] == sid] == \

@@ -112,7 +112,7 @@ static int verify(const char *jwt, const struct step *script, size_t n, enum out
 	char err[300] = "";
 	int requests = 0;
 	budget_start(&budget, 10000);
-	struct jwks_source src = { FAPI, &F.conn, &budget, NULL, NULL };
+	struct jwks_source src = { FAPI, &F.conn, &budget, NULL, NULL, NULL };
 	F.script = script;
 	F.n = n;
 	F.next = 0;
