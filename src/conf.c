@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CONF_FILE_MAX (64 * 1024)
 #define VALUE_MAX     1024
 #define SECONDS_MAX   60
 
@@ -49,6 +48,7 @@ enum kind {
 	K_END,	      /* close | auth | never */
 	K_HOURS,      /* 0 to OFFLINE_MAX_HOURS */
 	K_FAILURES,   /* 1 to 100 */
+	K_ATTACK,     /* attack protection (issue 14): conf_attack.c */
 };
 
 struct key_def {
@@ -87,6 +87,14 @@ static const struct key_def keys[] = {
 	{ "debug", K_FLAG, AT(debug) },
 	{ "use_first_pass", K_FLAG, AT(use_first_pass) },
 	{ "try_first_pass", K_FLAG, AT(try_first_pass) },
+	/* attack protection (issue 14) */
+	{ "local_accounts_only", K_FLAG, AT(local_accounts_only) },
+	{ "fail_limit", K_ATTACK, AT(fail_limit) },
+	{ "fail_window", K_ATTACK, AT(fail_window) },
+	{ "fail_lock", K_ATTACK, AT(fail_lock) },
+	{ "fail_rhost_limit", K_ATTACK, AT(fail_rhost_limit) },
+	{ "signin_rate", K_ATTACK, AT(signin_rate) },
+	{ "attempt_rate", K_ATTACK, AT(attempt_rate) },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -298,6 +306,12 @@ static int conf_set(struct conf *c, const struct key_def *k, const char *v, cons
 		*(long *)(void *)((char *)c + k->offset) = n;
 		return 0;
 	}
+	case K_ATTACK: {
+		char what[200];
+		if (conf_attack_set(c, k->offset, v, what, sizeof what) != 0)
+			return fail(err, errsize, o, k->name, "%s", what);
+		return 0;
+	}
 	case K_STATE_DIR:
 		if (v[0] != '/' && strcmp(v, "none") != 0)
 			return fail(err, errsize, o, k->name,
@@ -374,67 +388,6 @@ static int conf_set_pair(struct conf *c, char *pair, const struct origin *o, cha
 		return fail(err, errsize, o, shown, "unknown key");
 	}
 	return conf_set(c, k, value, o, err, errsize);
-}
-
-/* Open the file without following links and insist that only root (or the
- * user running the process) can change it. *missing is set for ENOENT. */
-static int read_conf_file(const char *path, char **text, int *missing, bool *private, char *err,
-			  size_t errsize)
-{
-	*missing = 0;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			*missing = 1;
-			snprintf(err, errsize, "%s: file not found", path);
-		} else if (errno == ELOOP) {
-			snprintf(err, errsize, "%s: is a symbolic link; refusing to read it", path);
-		} else {
-			snprintf(err, errsize, "%s: cannot open: %s", path, strerror(errno));
-		}
-		return -1;
-	}
-	struct stat st;
-	const char *why = NULL;
-	if (fstat(fd, &st) != 0)
-		why = "cannot stat";
-	else if (!S_ISREG(st.st_mode))
-		why = "not a regular file";
-	else if (st.st_uid != 0 && st.st_uid != geteuid())
-		why = "not owned by root";
-	else if (st.st_mode & (S_IWGRP | S_IWOTH))
-		why = "writable by group or others";
-	else if (st.st_size > CONF_FILE_MAX)
-		why = "larger than 64 KiB";
-	if (why != NULL) {
-		snprintf(err, errsize, "%s: %s; refusing to read it", path, why);
-		close(fd);
-		return -1;
-	}
-	*private = (st.st_mode & (S_IRGRP | S_IROTH)) == 0;
-	size_t size = (size_t)st.st_size;
-	char *buf = malloc(size + 1);
-	size_t got = 0;
-	while (buf != NULL && got < size) {
-		ssize_t r = read(fd, buf + got, size - got);
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	if (buf == NULL || got != size) {
-		free(buf);
-		snprintf(err, errsize, "%s: read failed", path);
-		return -1;
-	}
-	buf[size] = '\0';
-	if (memchr(buf, '\0', size) != NULL) {
-		free(buf);
-		snprintf(err, errsize, "%s: contains a NUL byte", path);
-		return -1;
-	}
-	*text = buf;
-	return 0;
 }
 
 static int parse_conf_text(struct conf *c, const char *path, bool private, char *text, char *err,
@@ -526,6 +479,7 @@ int conf_load(struct conf *c, int argc, const char **argv, const char *default_p
 {
 	memset(c, 0, sizeof *c);
 	c->timeout = DEFAULT_TIMEOUT;
+	conf_attack_defaults(c); /* attack protection (issue 14) */
 	struct origin arg = { NULL, 0, false };
 	const char *path = default_path;
 	int explicit_path = 0;
@@ -545,7 +499,7 @@ int conf_load(struct conf *c, int argc, const char **argv, const char *default_p
 		char *text = NULL;
 		int missing = 0;
 		bool private = false;
-		if (read_conf_file(path, &text, &missing, &private, err, errsize) == 0) {
+		if (conf_read_file(path, &text, &missing, &private, err, errsize) == 0) {
 			int rc = parse_conf_text(c, path, private, text, err, errsize);
 			secret_free(text); /* may hold a proxy password */
 			if (rc != 0)

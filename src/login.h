@@ -32,6 +32,9 @@ struct login_host {
 	/* The wall clock (offline records, token expiry). */
 	time_t (*now)(void *ctx);
 	void *ctx;
+	/* PAM_RHOST, or NULL: the local failure budget counts per remote host
+	 * too (issue 14). */
+	const char *rhost;
 };
 
 struct login_env {

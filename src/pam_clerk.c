@@ -150,7 +150,10 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct conf *cfg)
 			   sanitize(s_user, sizeof s_user, user), pam_strerror(pamh, rc));
 		return rc;
 	}
-	struct login_host host = { ask_user, log_line, wall_clock, pamh };
+	const void *rhost = NULL; /* the local failure budget counts per remote host */
+	if (pam_get_item(pamh, PAM_RHOST, &rhost) != PAM_SUCCESS)
+		rhost = NULL;
+	struct login_host host = { ask_user, log_line, wall_clock, pamh, rhost };
 	struct http_conn *conn = login_conn_new(cfg);
 	struct login_result res;
 	login_run(cfg, user, password, conn, &host, &res);

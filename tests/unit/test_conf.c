@@ -952,6 +952,14 @@ static void test_key_names(void **state)
 		"backend_api",
 		"offline_cache",
 		"offline_max_failures",
+		/* attack protection (issue 14) */
+		"local_accounts_only",
+		"fail_limit",
+		"fail_window",
+		"fail_lock",
+		"fail_rhost_limit",
+		"signin_rate",
+		"attempt_rate",
 	};
 	const size_t nwant = sizeof want / sizeof want[0];
 	size_t n = 0;
