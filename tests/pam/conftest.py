@@ -81,6 +81,14 @@ class PamRunner:
         self.service_dir.mkdir()
         self.conf = tmp_path / "pam_clerk.conf"
         self.state_dir = tmp_path / "state"
+        # NSS through nss_wrapper: pam_clerk asks Clerk only about local accounts
+        # (local_accounts_only, issue 14). None: every user a test signs in as is
+        # given an account; a set: only these are accounts.
+        self.local_users = None
+        self._seen_users = set()
+        self.passwd = tmp_path / "passwd"
+        self.group = tmp_path / "group"
+        self.group.write_text("users:x:100:\n")
         self.write_conf("")
 
     def write_conf(self, text, mode=0o600):
@@ -104,10 +112,26 @@ class PamRunner:
         (self.service_dir / name).write_text("\n".join(lines) + "\n")
         return name
 
-    def env(self, extra=None):
+    def write_passwd(self, user=None):
+        """The accounts NSS knows (nss_wrapper's passwd file)."""
+        if self.local_users is None:
+            if isinstance(user, str):
+                self._seen_users.add(user)
+            names = self._seen_users
+        else:
+            names = self.local_users
+        lines = ["%s:x:%d:100::/nonexistent:/bin/false" % (n, 20000 + i)
+                 for i, n in enumerate(sorted(names))
+                 if n and not any(c in n for c in ":\n\r\0") and n.isprintable()]
+        self.passwd.write_text("".join(line + "\n" for line in lines))
+
+    def env(self, extra=None, user=None):
+        self.write_passwd(user)
         env = {
             "PATH": "/usr/bin:/bin",
-            "LD_PRELOAD": "libpam_wrapper.so",
+            "LD_PRELOAD": "libpam_wrapper.so:libnss_wrapper.so",
+            "NSS_WRAPPER_PASSWD": str(self.passwd),
+            "NSS_WRAPPER_GROUP": str(self.group),
             "PAM_WRAPPER": "1",
             "PAM_WRAPPER_SERVICE_DIR": str(self.service_dir),
             "PAM_WRAPPER_DEBUGLEVEL": "3",
@@ -126,7 +150,7 @@ class PamRunner:
                        for op, rv in ops]}
         start = time.monotonic()
         proc = subprocess.run([PYTHON, DRIVER], input=json.dumps(req), text=True,
-                              capture_output=True, env=self.env(env), timeout=timeout)
+                              capture_output=True, env=self.env(env, user), timeout=timeout)
         elapsed = time.monotonic() - start
         assert proc.returncode == 0, "driver crashed (%d): %s" % (
             proc.returncode, proc.stderr[-3000:])
