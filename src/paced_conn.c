@@ -10,6 +10,12 @@
 #include <syslog.h>
 #include <unistd.h>
 
+/* Added to each window: a slot is reserved when the request leaves, but
+ * Clerk counts it when it arrives, and travel times differ (a new TLS
+ * connection, a slow hop): without it the sixth sign-in could arrive
+ * within Clerk's window of the first. */
+#define TRAVEL_MARGIN_MS 1000L
+
 /* Retry-After when a 429 has none (or one that is not whole seconds). */
 #define DEFAULT_BLOCK_MS 1000L
 
@@ -90,6 +96,8 @@ static enum http_result paced_perform(struct http_conn *self, const struct http_
 		return http_perform(p->inner, req, resp, err, errsize);
 	struct pacing_rate rate = kind == PACING_SIGNIN_CREATE ? p->opt.signin_rate
 							       : p->opt.attempt_rate;
+	if (rate.window_ms <= PACING_MAX_WINDOW_MS - TRAVEL_MARGIN_MS)
+		rate.window_ms += TRAVEL_MARGIN_MS;
 	long long deadline = clk->mono_ms(clk->ctx) + req->timeout_ms;
 	p->stats.paced++;
 	for (;;) {

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -123,7 +124,12 @@ class PamRunner:
         lines = ["%s:x:%d:100::/nonexistent:/bin/false" % (n, 20000 + i)
                  for i, n in enumerate(sorted(names))
                  if n and not any(c in n for c in ":\n\r\0") and n.isprintable()]
-        self.passwd.write_text("".join(line + "\n" for line in lines))
+        text = "".join(line + "\n" for line in lines)
+        if not self.passwd.exists() or self.passwd.read_text() != text:
+            # replaced whole: concurrent logins never read a half-written file
+            tmp = self.tmp / ("passwd.%d.%d" % (os.getpid(), threading.get_ident()))
+            tmp.write_text(text)
+            os.replace(str(tmp), str(self.passwd))
 
     def env(self, extra=None, user=None):
         self.write_passwd(user)
