@@ -75,8 +75,14 @@ class PamResult:
 class PamRunner:
     """Writes a PAM service file and runs transactions against it."""
 
-    def __init__(self, tmp_path, emulator):
+    # The kind world has no rate limits or lockout, and its tests sign in many times in a
+    # row: the module is set for that world (issue 14's budgets stay out of the way).
+    KIND_WORLD_ARGS = ["signin_rate=64/1", "attempt_rate=64/1", "fail_limit=1000",
+                       "fail_rhost_limit=0"]
+
+    def __init__(self, tmp_path, emulator, kind=False):
         self.tmp = tmp_path
+        self.kind = kind
         self.emu = emulator
         self.service_dir = tmp_path / "pam.d"
         self.service_dir.mkdir()
@@ -99,7 +105,8 @@ class PamRunner:
     def base_args(self):
         # A state_dir of the test's own: never the build's default.
         return ["conf=%s" % self.conf, "frontend_api=%s" % self.emu.url,
-                "cafile=%s" % self.emu.ca_file, "state_dir=%s" % self.state_dir]
+                "cafile=%s" % self.emu.ca_file, "state_dir=%s" % self.state_dir] + (
+                    self.KIND_WORLD_ARGS if self.kind else [])
 
     def service(self, auth_args=None, name="clerktest", lines=None, extra_args=()):
         """A service with pam_clerk in every stage (or the given lines)."""
@@ -197,7 +204,7 @@ def emu(emulator):
 
 @pytest.fixture
 def pam(tmp_path, emu):
-    return PamRunner(tmp_path, emu)
+    return PamRunner(tmp_path, emu, kind=True)
 
 
 @pytest.fixture(scope="session")
