@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define VALUE_MAX     1024
-#define SECONDS_MAX   60
+#define VALUE_MAX   1024
+#define SECONDS_MAX 60
 
 #define DEFAULT_API_VERSION	     "2026-05-12"
 #define DEFAULT_TIMEOUT		     10

@@ -43,9 +43,9 @@ int conf_attack_set(struct conf *c, size_t offset, const char *v, char *why, siz
 	    offset == offsetof(struct conf, attempt_rate)) {
 		const char *slash = strchr(v, '/');
 		long n = slash ? number(v, (size_t)(slash - v), 1, PACING_MAX_LIMIT) : -1;
-		long s = slash ? number(slash + 1, strlen(slash + 1), 1,
-					PACING_MAX_WINDOW_MS / 1000)
-			       : -1;
+		long s =
+			slash ? number(slash + 1, strlen(slash + 1), 1, PACING_MAX_WINDOW_MS / 1000)
+			      : -1;
 		if (n < 0 || s < 0) {
 			snprintf(why, whysize,
 				 "expected N/S: N (1 to %d) requests per S seconds (1 to %ld), "

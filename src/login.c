@@ -205,10 +205,11 @@ static void describe(const struct conf *cfg, const char *user, struct login_resu
 	if (cfg->debug && r->detail[0] != '\0')
 		snprintf(res->debug_line, sizeof res->debug_line, "debug: %s",
 			 sanitize(s_detail, sizeof s_detail, r->detail));
-	long wait = res->outcome == OUTCOME_LOCKED ? r->answer.lockout_seconds
-		    : res->outcome == OUTCOME_RATE_LIMITED || res->outcome == OUTCOME_TOO_MANY_FAILURES
-			    ? r->retry_after
-			    : -1;
+	long wait =
+		res->outcome == OUTCOME_LOCKED ? r->answer.lockout_seconds
+		: res->outcome == OUTCOME_RATE_LIMITED || res->outcome == OUTCOME_TOO_MANY_FAILURES
+			? r->retry_after
+			: -1;
 	if (info->user_message != NULL && wait > 0)
 		snprintf(res->message, sizeof res->message, "%s Try again in %ld minute%s.",
 			 info->user_message, (wait + 59) / 60, (wait + 59) / 60 == 1 ? "" : "s");

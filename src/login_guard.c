@@ -28,9 +28,9 @@ static void say(const struct login_guard *g, int priority, const char *what, con
 static void refusal_delay(const struct login_guard *g)
 {
 	char err[200] = "";
-	long ms = g->dirfd >= 0 ? refusal_time_pick(g->dirfd, GUARD_DEFAULT_REFUSAL_MS, err,
-						    sizeof err)
-				: GUARD_DEFAULT_REFUSAL_MS;
+	long ms = g->dirfd >= 0
+			  ? refusal_time_pick(g->dirfd, GUARD_DEFAULT_REFUSAL_MS, err, sizeof err)
+			  : GUARD_DEFAULT_REFUSAL_MS;
 	say(g, LOG_WARNING, "refusal times", err);
 	long long until = g->start_ms + ms;
 	for (long long now = budget_clock_ms(); now < until; now = budget_clock_ms()) {
@@ -60,7 +60,7 @@ enum outcome guard_before(struct login_guard *g, const struct conf *cfg, const c
 		local = local_account_lookup(user, err, sizeof err);
 	if (decoy || local != LOCAL_ACCOUNT_YES) {
 		snprintf(r->detail, sizeof r->detail, "refused here: %s",
-			 decoy				 ? "sshd's stand-in password"
+			 decoy			     ? "sshd's stand-in password"
 			 : local == LOCAL_ACCOUNT_NO ? "no local account of that name"
 						     : "local account lookup failed");
 		if (local == LOCAL_ACCOUNT_ERROR)
@@ -90,8 +90,7 @@ enum outcome guard_before(struct login_guard *g, const struct conf *cfg, const c
 /* Clerk refused the password or the codes: what counts toward its lockout. */
 static bool counts_as_failure(enum outcome o)
 {
-	return o == OUTCOME_BAD_CREDENTIALS || o == OUTCOME_TOO_MANY_CODES ||
-	       o == OUTCOME_REJECTED;
+	return o == OUTCOME_BAD_CREDENTIALS || o == OUTCOME_TOO_MANY_CODES || o == OUTCOME_REJECTED;
 }
 
 void guard_after(struct login_guard *g, const char *identifier, const char *rhost, time_t now,
@@ -107,7 +106,8 @@ void guard_after(struct login_guard *g, const char *identifier, const char *rhos
 	}
 	if (!counts_as_failure(o))
 		return;
-	if (o == OUTCOME_BAD_CREDENTIALS && strcmp(r->answer.error_code, "form_password_incorrect") == 0) {
+	if (o == OUTCOME_BAD_CREDENTIALS &&
+	    strcmp(r->answer.error_code, "form_password_incorrect") == 0) {
 		char err[200] = "";
 		refusal_time_learn(g->dirfd, (long)(budget_clock_ms() - g->start_ms), err,
 				   sizeof err);

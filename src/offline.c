@@ -357,10 +357,9 @@ static int rewrite_or_remove(struct entry *e, const struct record *rec, const ch
 }
 
 static enum offline_result offline_check_record(const char *state_dir, const char *identifier,
-						const char *password, long hours,
-						int max_failures, time_t now,
-						struct jwt_claims *claims, bool *has_claims,
-						char *msg, size_t msgsize);
+						const char *password, long hours, int max_failures,
+						time_t now, struct jwt_claims *claims,
+						bool *has_claims, char *msg, size_t msgsize);
 
 /* The work of a password check, for an identifier that has no record: an
  * outage answers in the same time whether or not there is one. */
@@ -379,19 +378,18 @@ enum offline_result offline_check(const char *state_dir, const char *identifier,
 				  size_t msgsize)
 {
 	*has_claims = false;
-	enum offline_result res = offline_check_record(state_dir, identifier, password, hours,
-						       max_failures, now, claims, has_claims, msg,
-						       msgsize);
+	enum offline_result res =
+		offline_check_record(state_dir, identifier, password, hours, max_failures, now,
+				     claims, has_claims, msg, msgsize);
 	if (res == OFFLINE_NONE)
 		hash_for_time(password);
 	return res;
 }
 
 static enum offline_result offline_check_record(const char *state_dir, const char *identifier,
-						const char *password, long hours,
-						int max_failures, time_t now,
-						struct jwt_claims *claims, bool *has_claims,
-						char *msg, size_t msgsize)
+						const char *password, long hours, int max_failures,
+						time_t now, struct jwt_claims *claims,
+						bool *has_claims, char *msg, size_t msgsize)
 {
 	struct entry e;
 	struct record rec;
@@ -558,8 +556,7 @@ int offline_forget_matching(const char *state_dir, const char *identifier, const
 	if (entry_present(&e) && entry_lock(&e, msg, msgsize) == 0 &&
 	    read_record(&e, &rec, why, sizeof why) == OFFLINE_OK && password != NULL &&
 	    hash_password(password, rec.hash, hash, sizeof hash) == 0 &&
-	    strlen(hash) == strlen(rec.hash) &&
-	    CRYPTO_memcmp(hash, rec.hash, strlen(hash)) == 0 &&
+	    strlen(hash) == strlen(rec.hash) && CRYPTO_memcmp(hash, rec.hash, strlen(hash)) == 0 &&
 	    unlinkat(e.st.dirfd, e.file, 0) != 0 && errno != ENOENT) {
 		snprintf(msg, msgsize, "%s/%s: %s", e.dir, e.file, strerror(errno));
 		rc = -1;

@@ -39,8 +39,7 @@ static int request_kind(const struct http_request *req)
 		return -1;
 	size_t len = strcspn(path, "?#");
 	static const char create[] = "/v1/client/sign_ins";
-	static const char *const attempts[] = { "/attempt_first_factor",
-						"/attempt_second_factor" };
+	static const char *const attempts[] = { "/attempt_first_factor", "/attempt_second_factor" };
 	if (len == sizeof create - 1 && strncmp(path, create, len) == 0)
 		return PACING_SIGNIN_CREATE;
 	for (size_t i = 0; i < 2; i++) {
@@ -94,8 +93,8 @@ static enum http_result paced_perform(struct http_conn *self, const struct http_
 	int kind = request_kind(req);
 	if (kind < 0)
 		return http_perform(p->inner, req, resp, err, errsize);
-	struct pacing_rate rate = kind == PACING_SIGNIN_CREATE ? p->opt.signin_rate
-							       : p->opt.attempt_rate;
+	struct pacing_rate rate =
+		kind == PACING_SIGNIN_CREATE ? p->opt.signin_rate : p->opt.attempt_rate;
 	if (rate.window_ms <= PACING_MAX_WINDOW_MS - TRAVEL_MARGIN_MS)
 		rate.window_ms += TRAVEL_MARGIN_MS;
 	long long deadline = clk->mono_ms(clk->ctx) + req->timeout_ms;

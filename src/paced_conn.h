@@ -27,11 +27,11 @@ struct paced_options {
 
 /* What a paced connection did, for the log and the tests. */
 struct paced_stats {
-	int paced;	  /* requests that went through the pacing record */
-	long waited_ms;	  /* time spent waiting for a slot or a Retry-After */
-	int got_429;	  /* 429 answers Clerk sent */
-	int resent;	  /* requests sent again after a 429 */
-	int refused;	  /* requests not sent: no slot within the budget */
+	int paced;	/* requests that went through the pacing record */
+	long waited_ms; /* time spent waiting for a slot or a Retry-After */
+	int got_429;	/* 429 answers Clerk sent */
+	int resent;	/* requests sent again after a 429 */
+	int refused;	/* requests not sent: no slot within the budget */
 };
 
 /* Wrap inner (not owned: free it after the wrapper) with the pacing record

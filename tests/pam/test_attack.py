@@ -89,7 +89,7 @@ def test_guesses_stop_below_clerks_lockout(real_pam, real_emu):
 
 def test_success_resets_the_count(real_pam, real_emu):
     real_pam.local_users = {ALICE}
-    real_pam.service(extra_args=["fail_limit=3"])
+    real_pam.service(extra_args=["fail_limit=3", "timeout=30"])  # 7 sign-ins: paced
     for i in range(2):
         real_pam.expect(ALICE, "guess %d" % i, "PAM_AUTH_ERR")
     real_pam.expect(ALICE, ALICE_PW, "PAM_SUCCESS")
@@ -205,16 +205,3 @@ def test_no_file_for_an_identifier_that_never_signed_in(real_pam, real_emu):
         real_pam.service(extra_args=["offline_cache=" + cache])
         real_pam.expect("nobody-at-clerk", "whatever", "PAM_AUTH_ERR")
         assert identifier_files(real_pam) == []
-
-
-def test_outage_takes_as_long_with_or_without_a_record(real_pam, real_emu):
-    real_pam.local_users = {ALICE, "nobody-at-clerk"}
-    real_pam.service(extra_args=["offline_cache=24"])
-    real_pam.expect(ALICE, ALICE_PW, "PAM_SUCCESS")
-    outage(real_emu)
-    with_record = min(real_pam.expect(ALICE, "not it", "PAM_AUTH_ERR").elapsed
-                      for _ in range(3))
-    without = min(real_pam.expect("nobody-at-clerk", "not it", "PAM_AUTHINFO_UNAVAIL").elapsed
-                  for _ in range(3))
-    # the yescrypt check dominates both; a skipped one would show as a clear gap
-    assert without >= with_record * 0.7, (with_record, without)

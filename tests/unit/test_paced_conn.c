@@ -124,7 +124,7 @@ static long post(const char *path, long timeout_ms, long *retry_after_s)
 	return st;
 }
 
-#define CREATE "/v1/client/sign_ins"
+#define CREATE	"/v1/client/sign_ins"
 #define ATTEMPT "/v1/client/sign_ins/sia_1/attempt_second_factor"
 
 static void test_sixth_create_waits_its_turn(void **state)
@@ -164,8 +164,8 @@ static void test_other_requests_are_not_paced(void **state)
 	static const long ok[] = { 200, 200, 200, 200, 200, 200, 200, 200 };
 	start(ok, 8);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(post("/v1/client/sign_ins/sia_1/prepare_second_factor", 1000, NULL),
-				 200);
+		assert_int_equal(
+			post("/v1/client/sign_ins/sia_1/prepare_second_factor", 1000, NULL), 200);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(post("/v1/client/sessions/sess_1/tokens", 1000, NULL), 200);
 	assert_int_equal(paced_conn_stats(conn).paced, 0);
