@@ -41,6 +41,12 @@ int conf_attack_set(struct conf *c, size_t offset, const char *v, char *why, siz
 {
 	if (offset == offsetof(struct conf, signin_rate) ||
 	    offset == offsetof(struct conf, attempt_rate)) {
+		struct pacing_rate *r = (struct pacing_rate *)(void *)((char *)c + offset);
+		if (strcmp(v, "off") == 0) {
+			/* not paced: a test bed or a proxy that has no such limit */
+			*r = (struct pacing_rate){ 0, 0 };
+			return 0;
+		}
 		const char *slash = strchr(v, '/');
 		long n = slash ? number(v, (size_t)(slash - v), 1, PACING_MAX_LIMIT) : -1;
 		long s =
@@ -48,12 +54,11 @@ int conf_attack_set(struct conf *c, size_t offset, const char *v, char *why, siz
 			      : -1;
 		if (n < 0 || s < 0) {
 			snprintf(why, whysize,
-				 "expected N/S: N (1 to %d) requests per S seconds (1 to %ld), "
-				 "got '%s'",
+				 "expected off or N/S: N (1 to %d) requests per S seconds (1 to "
+				 "%ld), got '%s'",
 				 PACING_MAX_LIMIT, PACING_MAX_WINDOW_MS / 1000, v);
 			return -1;
 		}
-		struct pacing_rate *r = (struct pacing_rate *)(void *)((char *)c + offset);
 		*r = (struct pacing_rate){ (int)n, s * 1000 };
 		return 0;
 	}

@@ -17,7 +17,7 @@
 #include "pacing.h"
 
 struct paced_options {
-	struct pacing_rate signin_rate;	 /* sign-in creates */
+	struct pacing_rate signin_rate;	 /* sign-in creates; limit 0: not paced */
 	struct pacing_rate attempt_rate; /* factor attempts */
 	const struct pacing_clock *clk;	 /* NULL: the system's */
 	/* Log a line (nothing secret or from outside in it); may be NULL. */
