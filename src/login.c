@@ -148,6 +148,10 @@ static enum outcome offline_settle(const struct conf *cfg, const char *identifie
 	note(h, c == OFFLINE_OK ? LOG_NOTICE : LOG_INFO,
 	     "Clerk unreachable (%s); offline cache: %s: %s", outcome_info(o)->name,
 	     offline_result_name(c), sanitize(s_msg, sizeof s_msg, msg));
+	if (c == OFFLINE_OK && have_claims) {
+		res->claims = claims; /* for the account stage's rules */
+		res->offline_claims = true;
+	}
 	char deny[200];
 	if (c == OFFLINE_OK && authz_has_rules(cfg) &&
 	    (!have_claims || authz_check(cfg, &claims, deny, sizeof deny) != 0)) {

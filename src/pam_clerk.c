@@ -61,8 +61,9 @@ static void remember(pam_handle_t *pamh, const char *user, int retval, struct lo
 		snprintf(d->session_id, sizeof d->session_id, "%s", res->session_id);
 		d->client_token = res->client_token;
 		res->client_token = NULL;
-		d->verified = res->verified;
-		if (res->verified)
+		/* offline: the claims of the last verified sign-in (issue 14) */
+		d->verified = res->verified || res->offline_claims;
+		if (d->verified)
 			d->claims = res->claims;
 	}
 	if (pam_set_data(pamh, DATA_KEY, d, free_login_data) != PAM_SUCCESS)

@@ -184,6 +184,10 @@ def test_rules_apply_offline_from_the_last_claims(real_pam, real_emu):
     real_pam.expect(ALICE, ALICE_PW, "PAM_SUCCESS")
     outage(real_emu)
     assert real_pam.expect(ALICE, ALICE_PW, "PAM_SUCCESS").outcome() == "offline"
+    # the account stage (authorize=account, the default) judges the same claims
+    r = real_pam.run(ALICE, ALICE_PW, ops=[("authenticate", "PAM_SUCCESS"),
+                                           ("acct_mgmt", "PAM_SUCCESS")])
+    assert r.ok, r
     real_pam.service(extra_args=rules + ["allowed_roles=org:member"])  # alice is admin
     r = real_pam.expect(ALICE, ALICE_PW, "PAM_AUTH_ERR")
     assert r.outcome() == "not_authorized"
