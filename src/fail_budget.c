@@ -365,3 +365,27 @@ int fail_budget_success(int dirfd, const struct fail_policy *p, const char *iden
 		snprintf(msg, msgsize, "%s: cannot write", RECORD);
 	return rc;
 }
+
+int fail_budget_describe(int dirfd, const struct fail_policy *p, const char *identifier, time_t now,
+			 struct fail_budget_entry *out, char *msg, size_t msgsize)
+{
+	struct session s;
+	char id_key[65], none[65];
+	msg[0] = '\0';
+	memset(out, 0, sizeof *out);
+	if (!valid_policy(p) || keys(p, identifier, NULL, id_key, none) != 0) {
+		snprintf(msg, msgsize, "failure budget: invalid policy or name");
+		return -1;
+	}
+	if (open_record(&s, dirfd, p, msg, msgsize) != 0)
+		return -1;
+	expire_all(&s.r, p, (long long)now);
+	int i = find(&s.r, ENTRY_IDENTIFIER, id_key);
+	if (i >= 0) {
+		const struct entry *e = &s.r.e[i];
+		*out = (struct fail_budget_entry){ 1, e->count, e->first, e->last,
+						   e->until > now ? (long)(e->until - now) : 0 };
+	}
+	close_record(&s);
+	return 0;
+}

@@ -79,4 +79,20 @@ int fail_budget_near_lockout(int dirfd, const struct fail_policy *p, const char 
 int fail_budget_success(int dirfd, const struct fail_policy *p, const char *identifier, time_t now,
 			char *msg, size_t msgsize);
 
+/* What the record holds for identifier at wall time now, for an admin
+ * command (pam-clerk status): read only, nothing changed or expired on
+ * disk. */
+struct fail_budget_entry {
+	int found;	 /* 1: an entry that has not expired; 0: none */
+	long long count; /* failures counted */
+	long long first; /* the first of them, and the last (unix time) */
+	long long last;
+	long refused_for; /* seconds the identifier is still refused; 0: not */
+};
+
+/* 0 (out filled, found 0 when there is no entry), or -1 with the reason in
+ * msg. */
+int fail_budget_describe(int dirfd, const struct fail_policy *p, const char *identifier, time_t now,
+			 struct fail_budget_entry *out, char *msg, size_t msgsize);
+
 #endif
