@@ -50,6 +50,7 @@ enum kind {
 	K_HOURS,      /* 0 to OFFLINE_MAX_HOURS */
 	K_FAILURES,   /* 1 to 100 */
 	K_AUTH_CACHE, /* 0 to SUCCESS_CACHE_MAX_SECONDS (issue 15) */
+	K_ATTACK,     /* attack protection (issue 14): conf_attack.c */
 };
 
 struct key_def {
@@ -91,6 +92,14 @@ static const struct key_def keys[] = {
 	{ "try_first_pass", K_FLAG, AT(try_first_pass) },
 	/* web and mail hosts (issue 15) */
 	{ "cached_auth_timeout", K_AUTH_CACHE, AT(cached_auth_timeout) },
+	/* attack protection (issue 14) */
+	{ "local_accounts_only", K_FLAG, AT(local_accounts_only) },
+	{ "fail_limit", K_ATTACK, AT(fail_limit) },
+	{ "fail_window", K_ATTACK, AT(fail_window) },
+	{ "fail_lock", K_ATTACK, AT(fail_lock) },
+	{ "fail_rhost_limit", K_ATTACK, AT(fail_rhost_limit) },
+	{ "signin_rate", K_ATTACK, AT(signin_rate) },
+	{ "attempt_rate", K_ATTACK, AT(attempt_rate) },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -312,6 +321,12 @@ static int conf_set(struct conf *c, const struct key_def *k, const char *v, cons
 		*(long *)(void *)((char *)c + k->offset) = n;
 		return 0;
 	}
+	case K_ATTACK: {
+		char what[200];
+		if (conf_attack_set(c, k->offset, v, what, sizeof what) != 0)
+			return fail(err, errsize, o, k->name, "%s", what);
+		return 0;
+	}
 	case K_STATE_DIR:
 		if (v[0] != '/' && strcmp(v, "none") != 0)
 			return fail(err, errsize, o, k->name,
@@ -479,6 +494,7 @@ int conf_load(struct conf *c, int argc, const char **argv, const char *default_p
 {
 	memset(c, 0, sizeof *c);
 	c->timeout = DEFAULT_TIMEOUT;
+	conf_attack_defaults(c); /* attack protection (issue 14) */
 	struct origin arg = { NULL, 0, false };
 	const char *path = default_path;
 	int explicit_path = 0;

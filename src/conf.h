@@ -3,6 +3,8 @@
 #ifndef PAM_CLERK_CONF_H
 #define PAM_CLERK_CONF_H
 
+#include "pacing.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -51,6 +53,14 @@ struct conf {
 	bool try_first_pass;
 	/* web and mail hosts (issue 15) */
 	long cached_auth_timeout; /* seconds a recent online success is reused; 0: off */
+	/* attack protection (issue 14) */
+	bool local_accounts_only;	 /* ask Clerk only about local accounts */
+	long fail_limit;		 /* wrong passwords of an identifier ... */
+	long fail_window;		 /* ... in this many seconds ... */
+	long fail_lock;			 /* ... refuse it locally this long */
+	long fail_rhost_limit;		 /* the same for one PAM_RHOST; 0: off */
+	struct pacing_rate signin_rate;	 /* the host's sign-in creates at Clerk */
+	struct pacing_rate attempt_rate; /* and factor attempts */
 };
 
 /* Load defaults, then the file (conf= from argv, or default_path, which may
@@ -77,5 +87,16 @@ int conf_read_file(const char *path, char **text, int *missing, bool *private, c
 
 /* The i-th key conf_load accepts, NULL past the last (for the docs tests). */
 const char *conf_key_name(size_t i);
+
+/* In conf_file.c: read a configuration file that only root (or the running
+ * user) can change; *missing is set for ENOENT, *private when only its owner
+ * can read it. 0, or -1 with the reason in err. */
+int conf_read_file(const char *path, char **text, int *missing, bool *private, char *err,
+		   size_t errsize);
+
+/* attack protection (issue 14), in conf_attack.c: the defaults, and one
+ * value of a K_ATTACK key (the field at offset). 0, or -1 with why. */
+void conf_attack_defaults(struct conf *c);
+int conf_attack_set(struct conf *c, size_t offset, const char *v, char *why, size_t whysize);
 
 #endif

@@ -7,7 +7,9 @@
 #include "buf.h"
 #include "fapi_url.h"
 #include "jwks.h"
+#include "login_guard.h"
 #include "offline.h"
+#include "paced_conn.h"
 #include "sanitize.h"
 #include "stored_client.h"
 #include "success_cache.h"
@@ -104,31 +106,52 @@ static enum outcome verify_session(const struct conf *cfg, struct http_conn *con
 
 /* --- the offline cache ------------------------------------------------- */
 
-/* offline_cache: keep the password's hash after an online success; forget
- * it when Clerk says the password or the account is bad; and only when
+/* offline_cache: keep the password's hash after an online success that
+ * needed the password alone (with the claims of a verified token, for the
+ * rules); forget it when Clerk says the account is bad or needs more than a
+ * password, or refuses the very password the record holds; and only when
  * Clerk cannot be reached at all (never after a 4xx answer) let the cached
  * hash decide. Returns the outcome after that. */
 static enum outcome offline_settle(const struct conf *cfg, const char *identifier,
-				   const char *password, enum outcome o, const struct login_host *h)
+				   const char *password, enum outcome o, const struct login_host *h,
+				   struct login_result *res)
 {
+	const struct sign_in_result *r = &res->fapi;
 	char msg[300] = "", s_msg[400];
 	time_t now = h->now(h->ctx);
+	/* A second factor or a Device Trust code was asked for: a password
+	 * alone never stands in for this sign-in. */
+	bool more = r->factor[0] != '\0';
 	if (cfg->state_dir == NULL)
 		return o;
 	switch (o) {
 	case OUTCOME_SUCCESS:
-		if (cfg->offline_cache > 0 &&
+		if (cfg->offline_cache > 0 && !more &&
 		    offline_store(cfg->state_dir, identifier, password, cfg->offline_cache, now,
-				  msg, sizeof msg) != 0)
+				  res->verified ? &res->claims : NULL, msg, sizeof msg) != 0)
 			note(h, LOG_WARNING, "offline cache not updated: %s",
 			     sanitize(s_msg, sizeof s_msg, msg));
-		else if (cfg->offline_cache == 0)
+		else if (cfg->offline_cache == 0 || more)
 			offline_forget(cfg->state_dir, identifier, msg, sizeof msg);
 		return o;
 	case OUTCOME_BAD_CREDENTIALS:
 	case OUTCOME_PASSWORD_COMPROMISED:
+	case OUTCOME_REJECTED:
+		/* Only the password the record holds is forgotten: a stranger's
+		 * guess cannot wipe the user's offline access. */
+		if (!more)
+			offline_forget_matching(cfg->state_dir, identifier, password, msg,
+						sizeof msg);
+		return o;
 	case OUTCOME_LOCKED:
-	case OUTCOME_BANNED: offline_forget(cfg->state_dir, identifier, msg, sizeof msg); return o;
+	case OUTCOME_BANNED:
+	case OUTCOME_NOT_AUTHORIZED:
+	case OUTCOME_JWT_INVALID:
+	case OUTCOME_NEEDS_MORE_FACTORS:
+	case OUTCOME_CANNOT_PROMPT:
+	case OUTCOME_TOO_MANY_CODES:
+		offline_forget(cfg->state_dir, identifier, msg, sizeof msg);
+		return o;
 	case OUTCOME_NETWORK_ERROR:
 	case OUTCOME_TIMEOUT:
 	case OUTCOME_SERVER_ERROR: break;
@@ -136,12 +159,32 @@ static enum outcome offline_settle(const struct conf *cfg, const char *identifie
 	}
 	if (cfg->offline_cache == 0)
 		return o;
-	enum offline_result c =
-		offline_check(cfg->state_dir, identifier, password, cfg->offline_cache,
-			      (int)cfg->offline_max_failures, now, msg, sizeof msg);
+	if (more) {
+		/* Clerk asked for more than the password before it went away. */
+		offline_forget(cfg->state_dir, identifier, msg, sizeof msg);
+		note(h, LOG_INFO, "Clerk unreachable (%s) during the %s step; no offline sign-in",
+		     outcome_info(o)->name, r->factor);
+		return o;
+	}
+	struct jwt_claims claims;
+	bool have_claims = false;
+	enum offline_result c = offline_check(cfg->state_dir, identifier, password,
+					      cfg->offline_cache, (int)cfg->offline_max_failures,
+					      now, &claims, &have_claims, msg, sizeof msg);
 	note(h, c == OFFLINE_OK ? LOG_NOTICE : LOG_INFO,
 	     "Clerk unreachable (%s); offline cache: %s: %s", outcome_info(o)->name,
 	     offline_result_name(c), sanitize(s_msg, sizeof s_msg, msg));
+	if (c == OFFLINE_OK && have_claims) {
+		res->claims = claims; /* for the account stage's rules */
+		res->offline_claims = true;
+	}
+	char deny[200];
+	if (c == OFFLINE_OK && authz_has_rules(cfg) &&
+	    (!have_claims || authz_check(cfg, &claims, deny, sizeof deny) != 0)) {
+		snprintf(res->fapi.detail, sizeof res->fapi.detail, "offline: %s",
+			 have_claims ? deny : "no verified claims in the record (rules need them)");
+		return OUTCOME_NOT_AUTHORIZED;
+	}
 	return c == OFFLINE_OK	     ? OUTCOME_OFFLINE
 	       : c == OFFLINE_WRONG  ? OUTCOME_OFFLINE_BAD_PASSWORD
 	       : c == OFFLINE_LOCKED ? OUTCOME_OFFLINE_LOCKED
@@ -233,9 +276,11 @@ static void describe(const struct conf *cfg, const char *user, struct login_resu
 	if (cfg->debug && r->detail[0] != '\0')
 		snprintf(res->debug_line, sizeof res->debug_line, "debug: %s",
 			 sanitize(s_detail, sizeof s_detail, r->detail));
-	long wait = res->outcome == OUTCOME_LOCKED	   ? r->answer.lockout_seconds
-		    : res->outcome == OUTCOME_RATE_LIMITED ? r->retry_after
-							   : -1;
+	long wait =
+		res->outcome == OUTCOME_LOCKED ? r->answer.lockout_seconds
+		: res->outcome == OUTCOME_RATE_LIMITED || res->outcome == OUTCOME_TOO_MANY_FAILURES
+			? r->retry_after
+			: -1;
 	if (info->user_message != NULL && wait > 0)
 		snprintf(res->message, sizeof res->message, "%s Try again in %ld minute%s.",
 			 info->user_message, (wait + 59) / 60, (wait + 59) / 60 == 1 ? "" : "s");
@@ -274,6 +319,32 @@ enum outcome login_run(const struct conf *cfg, const char *user, const char *pas
 		snprintf(r->detail, sizeof r->detail, "out of memory");
 	} else {
 		asked = !success_cache_hit(cfg, password, host, res);
+	}
+
+	/* 1b. Attack protection (issue 14): only local accounts, never sshd's
+	 * decoy, and not past the local failure budget. A refusal here takes
+	 * as long as one by Clerk. */
+	struct login_guard guard = { .dirfd = -1, .log = host->log, .log_ctx = host->ctx };
+	if (asked) {
+		enum outcome g = guard_before(&guard, cfg, user, res->identifier, password,
+					      host->rhost, host->now(host->ctx), r);
+		if (g != OUTCOME_SUCCESS) {
+			r->outcome = g;
+			asked = false;
+		}
+	}
+	/* The host's sign-in budget at Clerk, shared by all its logins. */
+	struct http_conn *paced = NULL;
+	if (asked && cfg->state_dir != NULL) {
+		struct paced_options po = { cfg->signin_rate, cfg->attempt_rate, NULL, host->log,
+					    host->ctx };
+		char perr[300] = "", s_perr[400];
+		paced = paced_conn_new(conn, cfg->state_dir, &po, perr, sizeof perr);
+		if (paced == NULL)
+			note(host, LOG_WARNING, "sign-in pacing off: %s",
+			     sanitize(s_perr, sizeof s_perr, perr));
+		else
+			conn = paced;
 	}
 
 	/* 2. Sign in (with the stored client, when there is one) and keep the
@@ -321,10 +392,21 @@ enum outcome login_run(const struct conf *cfg, const char *user, const char *pas
 
 	/* 4. The offline cache: updated, forgotten, or asked when Clerk cannot
 	 * be reached. */
-	if (asked)
-		o = offline_settle(cfg, res->identifier, password, o, host);
-	if (asked)
+	if (asked) {
+		guard_after(&guard, res->identifier, host->rhost, host->now(host->ctx), o, r);
+		o = offline_settle(cfg, res->identifier, password, o, host, res);
 		success_settle(cfg, res->identifier, password, o, host, r);
+	}
+	guard_close(&guard);
+	if (paced != NULL) {
+		struct paced_stats ps = paced_conn_stats(paced);
+		if (ps.waited_ms > 0 || ps.got_429 > 0 || ps.refused > 0)
+			note(host, LOG_INFO,
+			     "sign-in pacing: waited %ld ms; %d 429 answers, %d resent, %d not "
+			     "sent",
+			     ps.waited_ms, ps.got_429, ps.resent, ps.refused);
+		http_conn_free(paced);
+	}
 
 	/* 5. The outcome, decided once, and what follows from it. */
 	res->outcome = r->outcome = o;

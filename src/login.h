@@ -32,6 +32,9 @@ struct login_host {
 	/* The wall clock (offline records, token expiry). */
 	time_t (*now)(void *ctx);
 	void *ctx;
+	/* PAM_RHOST, or NULL: the local failure budget counts per remote host
+	 * too (issue 14). */
+	const char *rhost;
 };
 
 struct login_env {
@@ -54,8 +57,9 @@ struct login_result {
 	size_t n_env;
 	/* What later stages need. */
 	char session_id[FAPI_ID_MAX];
-	char *client_token; /* secret: ends the session at close, or NULL */
-	bool verified;	    /* claims come from a verified session JWT */
+	char *client_token;  /* secret: ends the session at close, or NULL */
+	bool verified;	     /* claims come from a verified session JWT */
+	bool offline_claims; /* offline: claims from the last verified sign-in's record */
 	struct jwt_claims claims;
 	char identifier[LOGIN_IDENTIFIER_MAX];
 	struct sign_in_result fapi; /* what the Frontend API said (for tests and logs) */

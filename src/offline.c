@@ -3,6 +3,7 @@
 #include "offline.h"
 
 #include "buf.h"
+#include "offline_claims.h"
 #include "state.h"
 
 #include <crypt.h>
@@ -24,9 +25,12 @@
  *	created=<unix time>
  *	expires=<unix time>
  *	failures=<wrong offline passwords since the last good one>
+ *	claims=,<org_id>,<org_slug>,<org_role>	(optional: the claims of the
+ *		verified session token of that sign-in, for the rules)
  */
 #define MAGIC	       "pam_clerk offline v1\n"
-#define RECORD_MAX     512 /* bytes in a record file; a real one is ~150 */
+#define RECORD_MAX     1024 /* bytes in a record file; a real one is ~150 */
+#define CLAIMS_MAX     400
 #define HASH_MAX       160 /* bytes of the hash field; yescrypt's is 73 */
 #define NUMBER_DIGITS  18  /* < LLONG_MAX, so sums of two never overflow */
 #define FAILURES_LIMIT 1000
@@ -37,6 +41,7 @@ struct record {
 	long long created;
 	long long expires;
 	long long failures;
+	char claims[CLAIMS_MAX]; /* ",org_id,org_slug,org_role", or "" for none */
 };
 
 /* One identifier's record in state_dir, and its lock once entry_lock took
@@ -182,8 +187,13 @@ static const char *parse_record(const char *text, size_t len, struct record *rec
 	if (take_line(&p, end, "failures=", num, sizeof num) != 0 ||
 	    parse_number(num, &rec->failures) != 0)
 		return "bad failures line";
+	if ((size_t)(end - p) > 7 && memcmp(p, "claims=", 7) == 0 &&
+	    take_line(&p, end, "claims=", rec->claims, sizeof rec->claims) != 0)
+		return "bad claims line";
 	if (p != end)
 		return "trailing data";
+	if (rec->claims[0] != '\0' && !offline_claims_valid(rec->claims))
+		return "bad claims line";
 	size_t params = yescrypt_params_len(rec->hash);
 	if (params == 0)
 		return "not a yescrypt hash";
@@ -200,8 +210,10 @@ static const char *parse_record(const char *text, size_t len, struct record *rec
 
 static int format_record(char *out, size_t outsize, const struct record *rec)
 {
-	int n = snprintf(out, outsize, MAGIC "hash=%s\ncreated=%lld\nexpires=%lld\nfailures=%lld\n",
-			 rec->hash, rec->created, rec->expires, rec->failures);
+	int n = snprintf(out, outsize,
+			 MAGIC "hash=%s\ncreated=%lld\nexpires=%lld\nfailures=%lld\n%s%s%s",
+			 rec->hash, rec->created, rec->expires, rec->failures,
+			 rec->claims[0] ? "claims=" : "", rec->claims, rec->claims[0] ? "\n" : "");
 	return n > 0 && (size_t)n < outsize ? n : -1;
 }
 
@@ -258,7 +270,7 @@ int offline_hash_password(const char *password, const char *setting, char *hash,
 /* --- the interface -------------------------------------------------------- */
 
 int offline_store(const char *state_dir, const char *identifier, const char *password, long hours,
-		  time_t now, char *msg, size_t msgsize)
+		  time_t now, const struct jwt_claims *claims, char *msg, size_t msgsize)
 {
 	struct entry e;
 	struct record rec;
@@ -302,6 +314,8 @@ int offline_store(const char *state_dir, const char *identifier, const char *pas
 	rec.created = (long long)now;
 	rec.expires = rec.created + hours * 3600;
 	rec.failures = 0;
+	if (claims != NULL)
+		offline_claims_format(rec.claims, sizeof rec.claims, claims);
 	int n = format_record(text, sizeof text, &rec);
 	if (n < 0) {
 		snprintf(msg, msgsize, "record too long");
@@ -342,9 +356,40 @@ static int rewrite_or_remove(struct entry *e, const struct record *rec, const ch
 	return -1;
 }
 
+static enum offline_result offline_check_record(const char *state_dir, const char *identifier,
+						const char *password, long hours, int max_failures,
+						time_t now, struct jwt_claims *claims,
+						bool *has_claims, char *msg, size_t msgsize);
+
+/* The work of a password check, for an identifier that has no record: an
+ * outage answers in the same time whether or not there is one. */
+static void hash_for_time(const char *password)
+{
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE], hash[HASH_MAX + 1];
+	if (crypt_gensalt_rn("$y$", OFFLINE_YESCRYPT_COST, NULL, 0, setting, sizeof setting) !=
+	    NULL)
+		hash_password(password, setting, hash, sizeof hash);
+	explicit_bzero(hash, sizeof hash);
+}
+
 enum offline_result offline_check(const char *state_dir, const char *identifier,
 				  const char *password, long hours, int max_failures, time_t now,
-				  char *msg, size_t msgsize)
+				  struct jwt_claims *claims, bool *has_claims, char *msg,
+				  size_t msgsize)
+{
+	*has_claims = false;
+	enum offline_result res =
+		offline_check_record(state_dir, identifier, password, hours, max_failures, now,
+				     claims, has_claims, msg, msgsize);
+	if (res == OFFLINE_NONE)
+		hash_for_time(password);
+	return res;
+}
+
+static enum offline_result offline_check_record(const char *state_dir, const char *identifier,
+						const char *password, long hours, int max_failures,
+						time_t now, struct jwt_claims *claims,
+						bool *has_claims, char *msg, size_t msgsize)
 {
 	struct entry e;
 	struct record rec;
@@ -447,6 +492,9 @@ enum offline_result offline_check(const char *state_dir, const char *identifier,
 			 "offline record from %s matches (valid until %s; %lld earlier wrong "
 			 "passwords%s)",
 			 t1, t2, had, note);
+		*has_claims = rec.claims[0] != '\0';
+		if (*has_claims)
+			offline_claims_parse(rec.claims, claims);
 		res = OFFLINE_OK;
 		goto out;
 	}
@@ -487,6 +535,34 @@ int offline_forget(const char *state_dir, const char *identifier, char *msg, siz
 		snprintf(msg, msgsize, "%s/%s: %s", e.dir, e.file, strerror(errno));
 		rc = -1;
 	}
+	entry_close(&e);
+	return rc;
+}
+
+int offline_forget_matching(const char *state_dir, const char *identifier, const char *password,
+			    char *msg, size_t msgsize)
+{
+	struct entry e;
+	struct record rec;
+	char why[200], hash[HASH_MAX + 1] = "";
+	msg[0] = '\0';
+	int o = entry_open(&e, state_dir, identifier, false, msg, msgsize);
+	if (o == -2)
+		return 0;
+	if (o != 0)
+		return -1;
+	int rc = 0;
+	memset(&rec, 0, sizeof rec);
+	if (entry_present(&e) && entry_lock(&e, msg, msgsize) == 0 &&
+	    read_record(&e, &rec, why, sizeof why) == OFFLINE_OK && password != NULL &&
+	    hash_password(password, rec.hash, hash, sizeof hash) == 0 &&
+	    strlen(hash) == strlen(rec.hash) && CRYPTO_memcmp(hash, rec.hash, strlen(hash)) == 0 &&
+	    unlinkat(e.st.dirfd, e.file, 0) != 0 && errno != ENOENT) {
+		snprintf(msg, msgsize, "%s/%s: %s", e.dir, e.file, strerror(errno));
+		rc = -1;
+	}
+	explicit_bzero(hash, sizeof hash);
+	explicit_bzero(&rec, sizeof rec);
 	entry_close(&e);
 	return rc;
 }

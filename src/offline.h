@@ -6,6 +6,9 @@
 #ifndef PAM_CLERK_OFFLINE_H
 #define PAM_CLERK_OFFLINE_H
 
+#include "jwt.h"
+
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -33,20 +36,33 @@ enum offline_result {
 
 /* Keep a record of password for identifier in state_dir (created 0700 if
  * missing), valid for hours (1..OFFLINE_MAX_HOURS) from now, with no
- * failures. Call after a successful online sign-in only. Returns 0, or -1
+ * failures. Call after a successful online sign-in that needed the
+ * password alone only. claims (or NULL): the organization claims of that
+ * sign-in's verified session token, kept for the rules offline. Returns 0, or -1
  * with the reason in msg. */
 int offline_store(const char *state_dir, const char *identifier, const char *password, long hours,
-		  time_t now, char *msg, size_t msgsize);
+		  time_t now, const struct jwt_claims *claims, char *msg, size_t msgsize);
 
 /* Check password against identifier's record while Clerk is unreachable.
  * hours is the offline_cache now configured: a record older than that
  * counts as expired even if it was stored under a longer setting (0: every
  * record is expired). At max_failures recorded failures the record is
  * OFFLINE_LOCKED without looking at the password; a right password resets
- * the count. msg says what happened, for the log, for every result. */
+ * the count. On OFFLINE_OK, *has_claims says whether the record keeps the
+ * claims of its sign-in (then in claims). An identifier without a record
+ * takes as long as one with a record (the same hash is computed). msg says
+ * what happened, for the log, for every result. */
 enum offline_result offline_check(const char *state_dir, const char *identifier,
 				  const char *password, long hours, int max_failures, time_t now,
-				  char *msg, size_t msgsize);
+				  struct jwt_claims *claims, bool *has_claims, char *msg,
+				  size_t msgsize);
+
+/* Clerk refused password: remove identifier's record if it holds that very
+ * password (changed or revoked in Clerk), and leave it otherwise (a
+ * stranger's guess cannot wipe the user's offline access). Never creates a
+ * file. 0, or -1 with the reason in msg. */
+int offline_forget_matching(const char *state_dir, const char *identifier, const char *password,
+			    char *msg, size_t msgsize);
 
 /* Remove identifier's record (wrong online password, account locked or
  * banned, offline_cache turned off). Returns 0 when there is no record any

@@ -55,6 +55,9 @@ static const struct outcome_info outcomes[OUTCOME_COUNT] = {
 	[OUTCOME_BAD_RESPONSE] = { "bad_response", PAM_AUTHINFO_UNAVAIL, NULL },
 	[OUTCOME_CONFIG_ERROR] = { "config_error", PAM_SERVICE_ERR, NULL },
 	[OUTCOME_INTERNAL_ERROR] = { "internal_error", PAM_SYSTEM_ERR, NULL },
+	/* Refused on this host without asking Clerk (issue 14). */
+	[OUTCOME_TOO_MANY_FAILURES] = { "too_many_failures", PAM_MAXTRIES,
+					"Too many failed sign-ins: refused on this host for now." },
 };
 
 const struct outcome_info *outcome_info(enum outcome o)

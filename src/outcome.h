@@ -34,6 +34,7 @@ enum outcome {
 	OUTCOME_BAD_RESPONSE,
 	OUTCOME_CONFIG_ERROR,
 	OUTCOME_INTERNAL_ERROR,
+	OUTCOME_TOO_MANY_FAILURES, /* the local failure budget (issue 14) */
 	OUTCOME_COUNT
 };
 

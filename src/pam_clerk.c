@@ -61,8 +61,9 @@ static void remember(pam_handle_t *pamh, const char *user, int retval, struct lo
 		snprintf(d->session_id, sizeof d->session_id, "%s", res->session_id);
 		d->client_token = res->client_token;
 		res->client_token = NULL;
-		d->verified = res->verified;
-		if (res->verified)
+		/* offline: the claims of the last verified sign-in (issue 14) */
+		d->verified = res->verified || res->offline_claims;
+		if (d->verified)
 			d->claims = res->claims;
 	}
 	if (pam_set_data(pamh, DATA_KEY, d, free_login_data) != PAM_SUCCESS)
@@ -150,7 +151,10 @@ static int authenticate(pam_handle_t *pamh, int flags, const struct conf *cfg)
 			   sanitize(s_user, sizeof s_user, user), pam_strerror(pamh, rc));
 		return rc;
 	}
-	struct login_host host = { ask_user, log_line, wall_clock, pamh };
+	const void *rhost = NULL; /* the local failure budget counts per remote host */
+	if (pam_get_item(pamh, PAM_RHOST, &rhost) != PAM_SUCCESS)
+		rhost = NULL;
+	struct login_host host = { ask_user, log_line, wall_clock, pamh, rhost };
 	struct http_conn *conn = login_conn_new(cfg);
 	struct login_result res;
 	login_run(cfg, user, password, conn, &host, &res);

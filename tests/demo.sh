@@ -32,6 +32,10 @@ done
 url=$("$TEST_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$work/emulator/ready.json")
 
 mkdir "$work/pam.d"
+# pam_clerk asks Clerk only about accounts this host has: nss_wrapper gives the
+# demo user one.
+echo "ileap-demo:x:20000:100::/nonexistent:/bin/false" >"$work/passwd"
+echo "users:x:100:" >"$work/group"
 cat >"$work/pam_clerk.conf" <<CONF
 frontend_api = $url
 cafile = $work/emulator/ca.pem
@@ -46,7 +50,8 @@ run() {
 	echo "\$ pamtester -v clerk-demo ileap-demo authenticate acct_mgmt    (password: $1)"
 	# pam_wrapper points libpam at our service file instead of /etc/pam.d;
 	# pam_clerk's log lines appear as "syslog:" lines.
-	out=$(printf '%s\n' "$1" | LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 \
+	out=$(printf '%s\n' "$1" | LD_PRELOAD="libpam_wrapper.so libnss_wrapper.so" PAM_WRAPPER=1 \
+		NSS_WRAPPER_PASSWD="$work/passwd" NSS_WRAPPER_GROUP="$work/group" \
 		PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=3 \
 		pamtester -v clerk-demo ileap-demo authenticate acct_mgmt 2>&1)
 	printf '%s\n' "$out" | grep -v '_pam_init_handlers' |

@@ -381,7 +381,7 @@ class Account:
 class Sshd:
     """Debian's sshd on 127.0.0.1:<free port>, PAM service "sshd" = the given stack."""
 
-    def __init__(self, workdir, syslog, stack, users, password=True, kbdint=False):
+    def __init__(self, workdir, syslog, stack, users, password=True, kbdint=False, options=()):
         self.dir = str(workdir)
         os.makedirs(self.dir, exist_ok=True)
         self.sandbox = Sandbox(os.path.join(self.dir, "sandbox"), syslog)
@@ -415,7 +415,7 @@ class Sshd:
             "AllowAgentForwarding no",
             "PermitTunnel no",
             "LogLevel VERBOSE",
-        ]) + "\n", mode=0o644)
+        ] + list(options)) + "\n", mode=0o644)
         self.log_path = os.path.join(self.dir, "sshd.stderr.log")
         self.proc = None
 

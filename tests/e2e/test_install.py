@@ -75,7 +75,9 @@ def test_installed_module_loads_with_pamtester(dest, tmp_path, syslog, emu):
     module = files["pam_clerk.so"][0]
     sample = files["pam_clerk.conf"][0]   # the shipped sample, as the conf= file
     sb = e2e.Sandbox(tmp_path / "sandbox", syslog)
-    args = e2e.module_args(emu, sample, extra=e2e.state_args(tmp_path, module=module))
+    # ileap-demo is no account of this host here
+    args = e2e.module_args(emu, sample, extra=e2e.state_args(tmp_path, module=module)
+                           + ["local_accounts_only=no"])
     sb.service("clerk-e2e", ["auth required %s %s" % (module, " ".join(args)),
                              "account required %s %s" % (module, " ".join(args))])
     p = pamtester(sb, "clerk-e2e", DEMO_USER,

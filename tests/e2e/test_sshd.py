@@ -196,8 +196,10 @@ def second_factor_ready():
 
 def module_asks_for_a_code(sandbox_dir, syslog, emu, conf, state):
     sb = e2e.Sandbox(sandbox_dir, syslog)
+    # mfa-user has no local account yet: the probe asks Clerk about any name
     sb.service("clerk-mfa-probe", ["auth required %s %s" % (
-        e2e.MODULE, " ".join(e2e.module_args(emu, conf, extra=state)))])
+        e2e.MODULE, " ".join(e2e.module_args(emu, conf,
+                                             extra=state + ["local_accounts_only=no"])))])
     p = sb.run(["pamtester", "-v", "clerk-mfa-probe", MFA_USER, "authenticate"],
                input=MFA_PASSWORD + "\n000000\n", timeout=60)
     return re.search(r"(?i)\bcode\b[^\n]*: ", p.stdout + p.stderr) is not None

@@ -63,7 +63,9 @@ def strict_cnf(tmp_path):
 
 def login(tmp_path, syslog, emu, conf, cnf, url):
     sb = e2e.Sandbox(tmp_path / "sandbox", syslog)
-    args = e2e.module_args(emu, conf, frontend_api=url, extra=["state_dir=none"])
+    # ileap-demo is no account of this host here
+    args = e2e.module_args(emu, conf, frontend_api=url,
+                           extra=["state_dir=none", "local_accounts_only=no"])
     sb.service("clerk-tls", ["auth required %s %s" % (e2e.MODULE, " ".join(args))])
     sb.bind(cnf, OPENSSL_CNF)
     return sb.run(["pamtester", "clerk-tls", "ileap-demo", "authenticate"],
@@ -90,7 +92,8 @@ def test_tls12_server_works_under_the_stock_policy(tmp_path, syslog, emu, conf):
     old = Tls12Server(emu)
     try:
         sb = e2e.Sandbox(tmp_path / "sandbox", syslog)
-        args = e2e.module_args(emu, conf, frontend_api=old.url, extra=["state_dir=none"])
+        args = e2e.module_args(emu, conf, frontend_api=old.url,
+                               extra=["state_dir=none", "local_accounts_only=no"])
         sb.service("clerk-tls", ["auth required %s %s" % (e2e.MODULE, " ".join(args))])
         sb.run(["pamtester", "clerk-tls", "ileap-demo", "authenticate"],
                input=DEMO_PASSWORD + "\n")

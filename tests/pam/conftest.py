@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -74,13 +75,27 @@ class PamResult:
 class PamRunner:
     """Writes a PAM service file and runs transactions against it."""
 
-    def __init__(self, tmp_path, emulator):
+    # The kind world has no rate limits or lockout, and its tests sign in many times in a
+    # row: the module is set for that world (issue 14's budgets stay out of the way).
+    KIND_WORLD_ARGS = ["signin_rate=64/1", "attempt_rate=64/1", "fail_limit=1000",
+                       "fail_rhost_limit=0"]
+
+    def __init__(self, tmp_path, emulator, kind=False):
         self.tmp = tmp_path
+        self.kind = kind
         self.emu = emulator
         self.service_dir = tmp_path / "pam.d"
         self.service_dir.mkdir()
         self.conf = tmp_path / "pam_clerk.conf"
         self.state_dir = tmp_path / "state"
+        # NSS through nss_wrapper: pam_clerk asks Clerk only about local accounts
+        # (local_accounts_only, issue 14). None: every user a test signs in as is
+        # given an account; a set: only these are accounts.
+        self.local_users = None
+        self._seen_users = set()
+        self.passwd = tmp_path / "passwd"
+        self.group = tmp_path / "group"
+        self.group.write_text("users:x:100:\n")
         self.write_conf("")
 
     def write_conf(self, text, mode=0o600):
@@ -90,7 +105,8 @@ class PamRunner:
     def base_args(self):
         # A state_dir of the test's own: never the build's default.
         return ["conf=%s" % self.conf, "frontend_api=%s" % self.emu.url,
-                "cafile=%s" % self.emu.ca_file, "state_dir=%s" % self.state_dir]
+                "cafile=%s" % self.emu.ca_file, "state_dir=%s" % self.state_dir] + (
+                    self.KIND_WORLD_ARGS if self.kind else [])
 
     def service(self, auth_args=None, name="clerktest", lines=None, extra_args=()):
         """A service with pam_clerk in every stage (or the given lines)."""
@@ -104,10 +120,31 @@ class PamRunner:
         (self.service_dir / name).write_text("\n".join(lines) + "\n")
         return name
 
-    def env(self, extra=None):
+    def write_passwd(self, user=None):
+        """The accounts NSS knows (nss_wrapper's passwd file)."""
+        if self.local_users is None:
+            if isinstance(user, str):
+                self._seen_users.add(user)
+            names = self._seen_users
+        else:
+            names = self.local_users
+        lines = ["%s:x:%d:100::/nonexistent:/bin/false" % (n, 20000 + i)
+                 for i, n in enumerate(sorted(names))
+                 if n and not any(c in n for c in ":\n\r\0") and n.isprintable()]
+        text = "".join(line + "\n" for line in lines)
+        if not self.passwd.exists() or self.passwd.read_text() != text:
+            # replaced whole: concurrent logins never read a half-written file
+            tmp = self.tmp / ("passwd.%d.%d" % (os.getpid(), threading.get_ident()))
+            tmp.write_text(text)
+            os.replace(str(tmp), str(self.passwd))
+
+    def env(self, extra=None, user=None):
+        self.write_passwd(user)
         env = {
             "PATH": "/usr/bin:/bin",
-            "LD_PRELOAD": "libpam_wrapper.so",
+            "LD_PRELOAD": "libpam_wrapper.so:libnss_wrapper.so",
+            "NSS_WRAPPER_PASSWD": str(self.passwd),
+            "NSS_WRAPPER_GROUP": str(self.group),
             "PAM_WRAPPER": "1",
             "PAM_WRAPPER_SERVICE_DIR": str(self.service_dir),
             "PAM_WRAPPER_DEBUGLEVEL": "3",
@@ -126,7 +163,7 @@ class PamRunner:
                        for op, rv in ops]}
         start = time.monotonic()
         proc = subprocess.run([PYTHON, DRIVER], input=json.dumps(req), text=True,
-                              capture_output=True, env=self.env(env), timeout=timeout)
+                              capture_output=True, env=self.env(env, user), timeout=timeout)
         elapsed = time.monotonic() - start
         assert proc.returncode == 0, "driver crashed (%d): %s" % (
             proc.returncode, proc.stderr[-3000:])
@@ -167,7 +204,7 @@ def emu(emulator):
 
 @pytest.fixture
 def pam(tmp_path, emu):
-    return PamRunner(tmp_path, emu)
+    return PamRunner(tmp_path, emu, kind=True)
 
 
 @pytest.fixture(scope="session")

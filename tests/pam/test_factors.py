@@ -258,7 +258,7 @@ def test_pamtester_with_a_code_on_stdin(pam, emu):
     pam.service()
     p = subprocess.run(["pamtester", "-v", "clerktest", name, "authenticate"],
                        input="%s\n%s\n" % (PASSWORD, totp(TOTP_SECRET)), text=True,
-                       capture_output=True, env=pam.env(), timeout=60)
+                       capture_output=True, env=pam.env(user=name), timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "Clerk authenticator app code: " in p.stdout + p.stderr
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(shutil.which("pamtester") is None,
 def pamtester(pam, user, password, *ops):
     return subprocess.run(["pamtester", "-v", "clerktest", user] + list(ops),
                           input=password + "\n", text=True, capture_output=True,
-                          env=pam.env(), timeout=60)
+                          env=pam.env(user=user), timeout=60)
 
 
 def test_pamtester_success(pam, emu):

@@ -5,9 +5,6 @@ import os
 
 import pytest
 
-from real_clerk import ISSUE
-
-XFAIL = pytest.mark.xfail(strict=True, reason=ISSUE % 7)
 USER = {"id": "user_off", "identifiers": ["offline-user"], "password": "offline password"}
 
 
@@ -32,9 +29,7 @@ def outage(emu):
     {"password_error": "form_password_validation_failed"},
     {"password_error": "no_password_set", "password": None},
 ], ids=["password_reset_required", "form_password_validation_failed", "no_password_set"])
-@XFAIL
 def test_refused_matching_password_deletes_the_record(real_pam, real_emu, refusal):
-    # today these codes are `rejected`, and a rejection leaves the record in place
     cached(real_pam, real_emu)
     real_emu.add_user(dict(USER, **refusal))
     r = real_pam.run("offline-user", "offline password", ops=[("authenticate", "PAM_SUCCESS")])
@@ -44,7 +39,6 @@ def test_refused_matching_password_deletes_the_record(real_pam, real_emu, refusa
     real_pam.expect("offline-user", "offline password", "PAM_AUTHINFO_UNAVAIL")
 
 
-@XFAIL
 def test_enumeration_protected_refusal_deletes_the_record(real_pam, real_emu):
     # the password was changed in Clerk; with enumeration protection on, Clerk's answer to
     # the old one is form_password_or_identifier_incorrect
@@ -59,10 +53,7 @@ def test_enumeration_protected_refusal_deletes_the_record(real_pam, real_emu):
 
 
 @pytest.mark.parametrize("enumeration_protection", [
-    # today a wrong password deletes the record, whatever the password was
-    pytest.param(False, id="form_password_incorrect",
-                 marks=pytest.mark.xfail(strict=True, reason=ISSUE % 7)),
-    # not marked: today this code is `rejected`, which leaves the record alone
+    pytest.param(False, id="form_password_incorrect"),
     pytest.param(True, id="enumeration-protected"),
 ])
 def test_refused_other_password_leaves_the_record(real_pam, real_emu,

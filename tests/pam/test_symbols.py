@@ -49,7 +49,8 @@ def test_module_imports_nothing_dovecot_defines():
 
 def test_login_with_libdovecot_preloaded(pam, emu):
     pam.service(extra_args=["end_session=auth", "state_dir=none"])
-    env = pam.env({"LD_PRELOAD": "libpam_wrapper.so %s" % DOVECOT_LIB})
+    env = pam.env({"LD_PRELOAD": "libpam_wrapper.so libnss_wrapper.so %s" % DOVECOT_LIB},
+                  user=DEMO)
     p = subprocess.run(["pamtester", "-v", "clerktest", DEMO, "authenticate"],
                        input=DEMO_PASSWORD + "\n", text=True, capture_output=True, env=env,
                        timeout=60)

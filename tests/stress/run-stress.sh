@@ -68,6 +68,10 @@ chmod 600 "$tmp/pam_clerk.conf"
 # logging in the same identifier serialise on its lock file.
 args="conf=$tmp/pam_clerk.conf frontend_api=$url cafile=$ca state_dir=$tmp/state"
 args="$args timeout=$STRESS_TIMEOUT"
+# The kind world, and the module set for it: its users are no accounts of this
+# host, and issue 14's pacing and failure budget are not what this measures.
+args="$args local_accounts_only=no signin_rate=off attempt_rate=off fail_limit=1000"
+args="$args fail_rhost_limit=0"
 for stage in auth account session password; do
 	echo "$stage required $module $args"
 done >"$tmp/pam.d/clerkstress"

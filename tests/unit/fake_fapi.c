@@ -99,7 +99,7 @@ static time_t clock_now(void *ctx)
 	return time(NULL);
 }
 
-const struct login_host host = { ask, log_line, clock_now, NULL };
+const struct login_host host = { ask, log_line, clock_now, NULL, NULL };
 
 bool logged(const char *part)
 {
@@ -114,16 +114,20 @@ bool logged(const char *part)
 void run(const struct step *script, size_t n, const char *const *args, size_t nargs,
 	 const char *password, struct login_result *res)
 {
-	const char *argv[13];
+	const char *argv[17];
 	char sd[128];
 	size_t argc = 0;
 	snprintf(sd, sizeof sd, "state_dir=%s", state_dir);
 	argv[argc++] = "frontend_api=" FAPI;
 	argv[argc++] = sd;
 	/* The scripts describe a stack with a session stage (one request fewer
-	 * than the default end_session=auth); a test's own arguments win. */
+	 * than the default end_session=auth); "alice" is no account here, and
+	 * the fake answers at once (issue 14); a test's own arguments win. */
 	argv[argc++] = "end_session=close";
-	for (size_t i = 0; i < nargs && argc < 13; i++)
+	argv[argc++] = "local_accounts_only=no";
+	argv[argc++] = "signin_rate=64/1";
+	argv[argc++] = "attempt_rate=64/1";
+	for (size_t i = 0; i < nargs && argc < 17; i++)
 		argv[argc++] = args[i];
 	struct conf cfg;
 	char err[512];

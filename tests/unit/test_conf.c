@@ -963,6 +963,14 @@ static void test_key_names(void **state)
 		"offline_cache",
 		"offline_max_failures",
 		"cached_auth_timeout",
+		/* attack protection (issue 14) */
+		"local_accounts_only",
+		"fail_limit",
+		"fail_window",
+		"fail_lock",
+		"fail_rhost_limit",
+		"signin_rate",
+		"attempt_rate",
 	};
 	const size_t nwant = sizeof want / sizeof want[0];
 	size_t n = 0;

@@ -181,6 +181,36 @@ static void test_limit_reached_refuses(void **state)
 	assert_string_equal(msg, "");
 }
 
+/* What an admin command sees (pam-clerk status): read only. */
+static void test_describe_an_entry(void **state)
+{
+	(void)state;
+	struct fail_entry_info e;
+	int n = -1, refused = -1;
+	long retry = -1;
+	int just = -1;
+	assert_int_equal(fail_budget_describe(dirfd_, ID, NOW, &e, &n, &refused, msg, sizeof msg),
+			 0);
+	fail_below(&policy, ID, NULL, 3, NOW);
+	assert_int_equal(
+		fail_budget_describe(dirfd_, ID, NOW + 5, &e, &n, &refused, msg, sizeof msg), 1);
+	assert_int_equal(e.count, 3);
+	assert_int_equal(refused, 0);
+	fail_below(&policy, ID, NULL, 1, NOW + 5);
+	assert_int_equal(fail_at(&policy, ID, NULL, NOW + 10, &retry, &just), FAIL_BUDGET_REFUSE);
+	assert_int_equal(
+		fail_budget_describe(dirfd_, ID, NOW + 110, &e, &n, &refused, msg, sizeof msg), 1);
+	assert_int_equal(e.count, 5);
+	assert_int_equal(e.last, NOW + 10);
+	assert_int_equal(e.until, NOW + 10 + 500);
+	assert_int_equal(refused, 1);
+	/* describing changed nothing: the refusal is the same */
+	assert_int_equal(check(&policy, ID, NULL, NOW + 110, &retry), FAIL_BUDGET_REFUSE);
+	assert_int_equal(retry, 500);
+	assert_int_equal(fail_budget_describe(dirfd_, ID2, NOW, &e, &n, &refused, msg, sizeof msg),
+			 0);
+}
+
 static void test_window_expiry(void **state)
 {
 	(void)state;
@@ -436,7 +466,7 @@ int main(void)
 		T(test_rhost_keyed_separately),	 T(test_no_user_text_on_disk),
 		T(test_cap_on_entries),		 T(test_old_entries_expire),
 		T(test_corrupt_record_is_reset), T(test_clock_stepped_back),
-		T(test_invalid_policy),
+		T(test_invalid_policy),		 T(test_describe_an_entry),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -29,6 +29,10 @@
 
 #include "offline.h"
 
+/* What offline_check says of a record's claims (issue 14 tests read it). */
+static struct jwt_claims test_claims;
+static bool test_has_claims;
+
 #define ID	 "alice@example.com"
 #define PASSWORD "Sp1ke-Offline-Secret-42"
 #define NOW	 ((time_t)1767225600) /* 2026-01-01T00:00:00Z */
@@ -158,7 +162,7 @@ static void assert_result(enum offline_result got, enum offline_result want)
 static int store(const char *password, long hours, time_t now)
 {
 	msg[0] = '\0';
-	int rc = offline_store(dir, ID, password, hours, now, msg, sizeof msg);
+	int rc = offline_store(dir, ID, password, hours, now, NULL, msg, sizeof msg);
 	assert_null(strstr(msg, PASSWORD));
 	return rc;
 }
@@ -166,7 +170,8 @@ static int store(const char *password, long hours, time_t now)
 static enum offline_result check(const char *password, time_t now)
 {
 	msg[0] = '\0';
-	return offline_check(dir, ID, password, HOURS, MAXFAIL, now, msg, sizeof msg);
+	return offline_check(dir, ID, password, HOURS, MAXFAIL, now, &test_claims, &test_has_claims,
+			     msg, sizeof msg);
 }
 
 static void store_ok(void)
@@ -360,16 +365,17 @@ static void test_one_file_per_identifier(void **state)
 	(void)state;
 	char name[65], other[PATH_MAX + 128];
 	store_ok();
-	assert_int_equal(offline_store(dir, "bob", "bobs password", HOURS, NOW, msg, sizeof msg),
-			 0);
+	assert_int_equal(
+		offline_store(dir, "bob", "bobs password", HOURS, NOW, NULL, msg, sizeof msg), 0);
 	name_of("bob", name);
 	snprintf(other, sizeof other, "%s/%s.offline", dir, name);
 	assert_true(exists(other));
-	assert_int_equal(offline_check(dir, "bob", PASSWORD, HOURS, MAXFAIL, NOW, msg, sizeof msg),
+	assert_int_equal(offline_check(dir, "bob", PASSWORD, HOURS, MAXFAIL, NOW, &test_claims,
+				       &test_has_claims, msg, sizeof msg),
 			 OFFLINE_WRONG);
-	assert_int_equal(
-		offline_check(dir, "bob", "bobs password", HOURS, MAXFAIL, NOW, msg, sizeof msg),
-		OFFLINE_OK);
+	assert_int_equal(offline_check(dir, "bob", "bobs password", HOURS, MAXFAIL, NOW,
+				       &test_claims, &test_has_claims, msg, sizeof msg),
+			 OFFLINE_OK);
 	assert_result(check(PASSWORD, NOW), OFFLINE_OK);
 	assert_int_equal(failures(), 0);
 }
@@ -414,7 +420,8 @@ static void test_locked(void **state)
 	assert_result(check("wrong", NOW + 3), OFFLINE_LOCKED);
 	assert_int_equal(failures(), MAXFAIL); /* no longer counted */
 	/* A lower max_failures applies to the record as it is. */
-	assert_int_equal(offline_check(dir, ID, PASSWORD, HOURS, 10, NOW + 4, msg, sizeof msg),
+	assert_int_equal(offline_check(dir, ID, PASSWORD, HOURS, 10, NOW + 4, &test_claims,
+				       &test_has_claims, msg, sizeof msg),
 			 OFFLINE_OK);
 	/* The next online sign-in stores a fresh record. */
 	store_ok();
@@ -437,18 +444,22 @@ static void test_shorter_setting_wins(void **state)
 	(void)state;
 	/* Stored under offline_cache=48, checked under offline_cache=1. */
 	assert_int_equal(store(PASSWORD, 48, NOW), 0);
-	assert_int_equal(offline_check(dir, ID, PASSWORD, 1, MAXFAIL, NOW + 3599, msg, sizeof msg),
+	assert_int_equal(offline_check(dir, ID, PASSWORD, 1, MAXFAIL, NOW + 3599, &test_claims,
+				       &test_has_claims, msg, sizeof msg),
 			 OFFLINE_OK);
-	assert_int_equal(offline_check(dir, ID, PASSWORD, 1, MAXFAIL, NOW + 3600, msg, sizeof msg),
+	assert_int_equal(offline_check(dir, ID, PASSWORD, 1, MAXFAIL, NOW + 3600, &test_claims,
+				       &test_has_claims, msg, sizeof msg),
 			 OFFLINE_EXPIRED);
 	/* offline_cache=0: nothing is good any more. */
 	assert_int_equal(store(PASSWORD, 48, NOW), 0);
-	assert_int_equal(offline_check(dir, ID, PASSWORD, 0, MAXFAIL, NOW, msg, sizeof msg),
+	assert_int_equal(offline_check(dir, ID, PASSWORD, 0, MAXFAIL, NOW, &test_claims,
+				       &test_has_claims, msg, sizeof msg),
 			 OFFLINE_EXPIRED);
 	assert_false(exists(record));
 	/* A longer setting does not stretch a record. */
 	assert_int_equal(store(PASSWORD, 1, NOW), 0);
-	assert_int_equal(offline_check(dir, ID, PASSWORD, 48, MAXFAIL, NOW + 3600, msg, sizeof msg),
+	assert_int_equal(offline_check(dir, ID, PASSWORD, 48, MAXFAIL, NOW + 3600, &test_claims,
+				       &test_has_claims, msg, sizeof msg),
 			 OFFLINE_EXPIRED);
 }
 
@@ -462,7 +473,7 @@ static void test_none(void **state)
 	assert_result(check(PASSWORD, NOW), OFFLINE_NONE);
 	assert_msg_has("no offline record");
 	/* Another identifier's record is not this one's. */
-	assert_int_equal(offline_store(dir, "bob", PASSWORD, HOURS, NOW, msg, sizeof msg), 0);
+	assert_int_equal(offline_store(dir, "bob", PASSWORD, HOURS, NOW, NULL, msg, sizeof msg), 0);
 	assert_result(check(PASSWORD, NOW), OFFLINE_NONE);
 }
 
@@ -491,11 +502,12 @@ static void test_store_refuses(void **state)
 	assert_int_equal(store("", HOURS, NOW), -1);
 	assert_int_equal(store(longpw, HOURS, NOW), -1);
 	assert_int_equal(store(PASSWORD, HOURS, 0), -1);
-	assert_int_equal(offline_store(dir, "", PASSWORD, HOURS, NOW, msg, sizeof msg), -1);
+	assert_int_equal(offline_store(dir, "", PASSWORD, HOURS, NOW, NULL, msg, sizeof msg), -1);
 	assert_false(exists(record));
 	assert_int_equal(store(PASSWORD, OFFLINE_MAX_HOURS, NOW), 0);
 	assert_int_equal(offline_check(dir, ID, PASSWORD, OFFLINE_MAX_HOURS, MAXFAIL,
-				       NOW + OFFLINE_MAX_HOURS * 3600 - 1, msg, sizeof msg),
+				       NOW + OFFLINE_MAX_HOURS * 3600 - 1, &test_claims,
+				       &test_has_claims, msg, sizeof msg),
 			 OFFLINE_OK);
 	assert_result(check("", NOW), OFFLINE_ERROR);
 }
@@ -704,14 +716,14 @@ static void test_corrupt_huge(void **state)
 	free(big);
 	expect_corrupt("too large");
 	/* Just over the limit, well-formed up to it. */
-	char h[200], text[1024];
+	char h[200], text[1100];
 	real_hash(h, sizeof h);
 	int m = snprintf(text, sizeof text,
 			 "pam_clerk offline v1\nhash=%s\ncreated=1767225600\nexpires=1767312000\n"
 			 "failures=0\n",
 			 h);
 	memset(text + m, '\n', sizeof text - (size_t)m);
-	write_raw(record, text, 513, 0600);
+	write_raw(record, text, 1025, 0600); /* RECORD_MAX + 1 */
 	expect_corrupt("too large");
 }
 
@@ -812,17 +824,19 @@ static void test_symlinked_dir_refused(void **state)
 	store_ok();
 	snprintf(link_path, sizeof link_path, "%s/link.%d", tmpdir, test_no);
 	assert_int_equal(symlink(dir, link_path), 0);
-	assert_int_equal(
-		offline_check(link_path, ID, PASSWORD, HOURS, MAXFAIL, NOW, msg, sizeof msg),
-		OFFLINE_ERROR);
-	assert_int_equal(offline_store(link_path, ID, PASSWORD, HOURS, NOW, msg, sizeof msg), -1);
+	assert_int_equal(offline_check(link_path, ID, PASSWORD, HOURS, MAXFAIL, NOW, &test_claims,
+				       &test_has_claims, msg, sizeof msg),
+			 OFFLINE_ERROR);
+	assert_int_equal(offline_store(link_path, ID, PASSWORD, HOURS, NOW, NULL, msg, sizeof msg),
+			 -1);
 	unlink(link_path);
 	/* A file where the directory should be. */
 	char file[PATH_MAX + 64];
 	snprintf(file, sizeof file, "%s/file.%d", tmpdir, test_no);
 	write_raw(file, "x", 1, 0600);
-	assert_int_equal(offline_store(file, ID, PASSWORD, HOURS, NOW, msg, sizeof msg), -1);
-	assert_int_equal(offline_check(file, ID, PASSWORD, HOURS, MAXFAIL, NOW, msg, sizeof msg),
+	assert_int_equal(offline_store(file, ID, PASSWORD, HOURS, NOW, NULL, msg, sizeof msg), -1);
+	assert_int_equal(offline_check(file, ID, PASSWORD, HOURS, MAXFAIL, NOW, &test_claims,
+				       &test_has_claims, msg, sizeof msg),
 			 OFFLINE_ERROR);
 	unlink(file);
 }
@@ -908,14 +922,16 @@ static void test_secrets_not_in_freed_memory(void **state)
 	password_freed = hash_freed = false;
 	hash_body[0] = '\0';
 	spying = true;
-	assert_int_equal(offline_store(dir, ID, pw, HOURS, NOW, msg, sizeof msg), 0);
+	assert_int_equal(offline_store(dir, ID, pw, HOURS, NOW, NULL, msg, sizeof msg), 0);
 	spying = false;
 	field("hash", h, sizeof h);
 	snprintf(hash_body, sizeof hash_body, "%s", strrchr(h, '$') + 1);
 	spying = true;
-	assert_int_equal(offline_check(dir, ID, pw, HOURS, MAXFAIL, NOW, msg, sizeof msg),
+	assert_int_equal(offline_check(dir, ID, pw, HOURS, MAXFAIL, NOW, &test_claims,
+				       &test_has_claims, msg, sizeof msg),
 			 OFFLINE_OK);
-	assert_int_equal(offline_check(dir, ID, "x", HOURS, MAXFAIL, NOW, msg, sizeof msg),
+	assert_int_equal(offline_check(dir, ID, "x", HOURS, MAXFAIL, NOW, &test_claims,
+				       &test_has_claims, msg, sizeof msg),
 			 OFFLINE_WRONG);
 	spying = false;
 	hash_body[0] = '\0';
@@ -961,7 +977,8 @@ static int child_wrong(int n)
 {
 	char m[512];
 	for (int i = 0; i < n; i++)
-		if (offline_check(dir, ID, "wrong", HOURS, 1000, NOW, m, sizeof m) != OFFLINE_WRONG)
+		if (offline_check(dir, ID, "wrong", HOURS, 1000, NOW, &test_claims,
+				  &test_has_claims, m, sizeof m) != OFFLINE_WRONG)
 			return 1;
 	return 0;
 }
@@ -970,7 +987,7 @@ static int child_store(int n)
 {
 	char m[512];
 	for (int i = 0; i < n; i++)
-		if (offline_store(dir, ID, PASSWORD, HOURS, NOW, m, sizeof m) != 0)
+		if (offline_store(dir, ID, PASSWORD, HOURS, NOW, NULL, m, sizeof m) != 0)
 			return 1;
 	return 0;
 }
@@ -979,7 +996,8 @@ static int child_check(int n)
 {
 	char m[512];
 	for (int i = 0; i < n; i++)
-		if (offline_check(dir, ID, PASSWORD, HOURS, 1000, NOW, m, sizeof m) != OFFLINE_OK)
+		if (offline_check(dir, ID, PASSWORD, HOURS, 1000, NOW, &test_claims,
+				  &test_has_claims, m, sizeof m) != OFFLINE_OK)
 			return 1;
 	return 0;
 }
@@ -1022,6 +1040,89 @@ static void test_concurrent_first_store(void **state)
 	assert_result(check(PASSWORD, NOW), OFFLINE_OK);
 }
 
+/* --- issue 14 item 4, issue 12 item 7 ------------------------------------ */
+
+static double seconds_of_check(const char *id, const char *password)
+{
+	struct timespec a, b;
+	double best = 1e9;
+	for (int i = 0; i < 3; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		offline_check(dir, id, password, HOURS, 1000, NOW + 60, &test_claims,
+			      &test_has_claims, msg, sizeof msg);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		double t = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+		best = t < best ? t : best;
+	}
+	return best;
+}
+
+static void test_no_record_takes_as_long(void **state)
+{
+	(void)state;
+	store_ok();
+	/* the right password: no rewrite of the record (its fsync is I/O, not the hash) */
+	double with = seconds_of_check(ID, PASSWORD);
+	double without = seconds_of_check("never-signed-in", PASSWORD);
+	/* the yescrypt hash is the cost of both: a skipped one would be a clear gap */
+	if (without < with * 0.5)
+		fail_msg("no record: %.4f s, a record: %.4f s", without, with);
+}
+
+static void test_claims_kept_for_the_rules(void **state)
+{
+	(void)state;
+	struct jwt_claims c;
+	memset(&c, 0, sizeof c);
+	snprintf(c.org_id, sizeof c.org_id, "org_way");
+	snprintf(c.org_slug, sizeof c.org_slug, "way");
+	snprintf(c.org_role, sizeof c.org_role, "admin");
+	assert_int_equal(offline_store(dir, ID, PASSWORD, HOURS, NOW, &c, msg, sizeof msg), 0);
+	assert_result(check(PASSWORD, NOW + 60), OFFLINE_OK);
+	assert_true(test_has_claims);
+	assert_string_equal(test_claims.org_id, "org_way");
+	assert_string_equal(test_claims.org_slug, "way");
+	assert_string_equal(test_claims.org_role, "admin");
+	/* a verified token without an organization: kept as such */
+	memset(&c, 0, sizeof c);
+	assert_int_equal(offline_store(dir, ID, PASSWORD, HOURS, NOW, &c, msg, sizeof msg), 0);
+	assert_result(check(PASSWORD, NOW + 60), OFFLINE_OK);
+	assert_true(test_has_claims);
+	assert_string_equal(test_claims.org_id, "");
+	/* none at all: the rules cannot pass offline */
+	store_ok();
+	assert_result(check(PASSWORD, NOW + 60), OFFLINE_OK);
+	assert_false(test_has_claims);
+}
+
+static void test_refused_password_forgets_only_its_own_record(void **state)
+{
+	(void)state;
+	store_ok();
+	assert_int_equal(offline_forget_matching(dir, ID, "a stranger's guess", msg, sizeof msg),
+			 0);
+	assert_true(exists(record));
+	assert_int_equal(offline_forget_matching(dir, ID, PASSWORD, msg, sizeof msg), 0);
+	assert_false(exists(record));
+}
+
+static void test_forget_creates_no_file(void **state)
+{
+	(void)state;
+	assert_int_equal(offline_forget_matching(dir, "never-signed-in", "x", msg, sizeof msg), 0);
+	assert_int_equal(offline_forget(dir, "never-signed-in", msg, sizeof msg), 0);
+	assert_result(offline_check(dir, "never-signed-in", "x", HOURS, MAXFAIL, NOW, &test_claims,
+				    &test_has_claims, msg, sizeof msg),
+		      OFFLINE_NONE);
+	DIR *d = opendir(dir);
+	if (d != NULL) {
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL)
+			assert_true(e->d_name[0] == '.');
+		closedir(d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1048,6 +1149,10 @@ int main(void)
 		T(test_corrupt_layout),
 		T(test_corrupt_nul),
 		T(test_corrupt_huge),
+		T(test_no_record_takes_as_long),
+		T(test_claims_kept_for_the_rules),
+		T(test_refused_password_forgets_only_its_own_record),
+		T(test_forget_creates_no_file),
 		T(test_symlink_refused),
 		T(test_loose_file_refused),
 		T(test_hardlink_refused),

@@ -53,6 +53,7 @@ static const struct {
 	{ OUTCOME_BAD_RESPONSE, "bad_response", PAM_AUTHINFO_UNAVAIL, "PAM_AUTHINFO_UNAVAIL" },
 	{ OUTCOME_CONFIG_ERROR, "config_error", PAM_SERVICE_ERR, "PAM_SERVICE_ERR" },
 	{ OUTCOME_INTERNAL_ERROR, "internal_error", PAM_SYSTEM_ERR, "PAM_SYSTEM_ERR" },
+	{ OUTCOME_TOO_MANY_FAILURES, "too_many_failures", PAM_MAXTRIES, "PAM_MAXTRIES" },
 };
 
 /* Every error code outcome.c names, with the HTTP status of the catalogue
