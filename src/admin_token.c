@@ -169,8 +169,11 @@ int admin_token(const struct conf *cfg, const struct admin_opts *o)
 	 * verified like the one it exports. */
 	struct conf c = *cfg;
 	c.export_env = true;
+	/* Run by the administrator for a named account (a service account
+	 * need not be a local one); the failure budget and pacing still apply. */
+	c.local_accounts_only = false;
 	struct tty_host th = { cfg->debug };
-	struct login_host host = { ask_tty, log_stderr, wall_clock, &th };
+	struct login_host host = { ask_tty, log_stderr, wall_clock, &th, NULL };
 	struct http_conn *conn = login_conn_new(&c);
 	struct login_result res;
 	login_run(&c, o->user, password, conn, &host, &res);

@@ -368,7 +368,7 @@ static void hash_for_time(const char *password)
 	char setting[CRYPT_GENSALT_OUTPUT_SIZE], hash[HASH_MAX + 1];
 	if (crypt_gensalt_rn("$y$", OFFLINE_YESCRYPT_COST, NULL, 0, setting, sizeof setting) !=
 	    NULL)
-		hash_password(password, setting, hash, sizeof hash);
+		offline_hash_password(password, setting, hash, sizeof hash);
 	explicit_bzero(hash, sizeof hash);
 }
 
@@ -555,7 +555,7 @@ int offline_forget_matching(const char *state_dir, const char *identifier, const
 	memset(&rec, 0, sizeof rec);
 	if (entry_present(&e) && entry_lock(&e, msg, msgsize) == 0 &&
 	    read_record(&e, &rec, why, sizeof why) == OFFLINE_OK && password != NULL &&
-	    hash_password(password, rec.hash, hash, sizeof hash) == 0 &&
+	    offline_hash_password(password, rec.hash, hash, sizeof hash) == 0 &&
 	    strlen(hash) == strlen(rec.hash) && CRYPTO_memcmp(hash, rec.hash, strlen(hash)) == 0 &&
 	    unlinkat(e.st.dirfd, e.file, 0) != 0 && errno != ENOENT) {
 		snprintf(msg, msgsize, "%s/%s: %s", e.dir, e.file, strerror(errno));
