@@ -53,6 +53,10 @@ def test_status_and_forget_after_a_trusted_host_login(pam, trust):
     trust.next_code("135790")
     r = pam.run(DEMO, DEMO_PASSWORD, echo_on=["135790"], ops=[("authenticate", "PAM_SUCCESS")])
     assert r.ok, r
+    # A sign-in that needed a Device Trust code keeps no offline record (issue 14) ...
+    assert len(files(pam, ".token")) == 1 and files(pam, ".offline") == []
+    # ... the known device's next sign-in, with the password alone, does.
+    assert pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_SUCCESS")]).ok
     assert len(files(pam, ".token")) == 1 and len(files(pam, ".offline")) == 1
     s = pam_clerk("status", DEMO, *pam.base_args())
     assert s.rc == 0, s
@@ -152,11 +156,14 @@ def test_forget_all(pam, trust):
     trust.next_code("135790")
     assert pam.run(DEMO, DEMO_PASSWORD, echo_on=["135790"],
                    ops=[("authenticate", "PAM_SUCCESS")]).ok
+    assert pam.run(DEMO, DEMO_PASSWORD, ops=[("authenticate", "PAM_SUCCESS")]).ok
     write_failures(pam, [("alice", 3, 0)])
     f = pam_clerk("forget", "--all", *pam.base_args())
     assert f.rc == 0 and "all: removed 1 stored client, 1 offline record" in f.out, f
+    # Only the host's sign-in pacing stays: it belongs to no identifier, and forgetting it
+    # could let the host exceed Clerk's per-IP limits.
     left = [n for n in os.listdir(pam.state_dir) if not n.endswith(".lock")]
-    assert left == [], left
+    assert left in ([], ["pacing"]), left
 
 
 def test_identifier_format_applies_to_the_user(pam, emu):

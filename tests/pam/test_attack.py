@@ -49,7 +49,8 @@ def test_no_local_account_sends_no_request(real_pam, real_emu):
     r = real_pam.expect(BOB, BOB_PW, "PAM_AUTH_ERR")
     assert r.outcome() == "bad_credentials" == wrong.outcome()
     assert real_emu.requests() == []
-    assert r.elapsed >= 0.3, r.elapsed  # as long as a refusal by Clerk, not at once
+    # as long as the refusal by Clerk this host just saw (learnt), not at once
+    assert r.elapsed >= 0.6 * wrong.elapsed, (r.elapsed, wrong.elapsed)
     assert identifier_files(real_pam) == []
 
 

@@ -202,7 +202,7 @@ static void test_describe_an_entry(void **state)
 		fail_budget_describe(dirfd_, ID, NOW + 110, &e, &n, &refused, msg, sizeof msg), 1);
 	assert_int_equal(e.count, 5);
 	assert_int_equal(e.last, NOW + 10);
-	assert_int_equal(e.until, NOW + 10 + 500);
+	assert_int_equal(e.until, NOW + 110 + 500);
 	assert_int_equal(refused, 1);
 	/* describing changed nothing: the refusal is the same */
 	assert_int_equal(check(&policy, ID, NULL, NOW + 110, &retry), FAIL_BUDGET_REFUSE);
