@@ -328,6 +328,13 @@ class Emulator:
     def add_user(self, user):
         return self.control("POST", "users", user)
 
+    def add_users(self, n, prefix="bulk"):
+        """n plain users user_<prefix>000000... with usernames <prefix>000000..."""
+        return self.control("POST", "users/bulk", {"n": n, "prefix": prefix})
+
+    def delete_user(self, user_id):
+        return self.control("DELETE", "users/" + user_id)
+
     def fault(self, name, count=None, path=None, **params):
         body = dict(params, fault=name, count=count, path=path)
         return self.control("POST", "faults", body)

@@ -62,6 +62,18 @@ class ControlApi:
             if route == "users" and method == "POST":
                 user = self.store.put_user(data)
                 return 200, {"ok": True, "id": user.id}
+            if route == "users/bulk" and method == "POST":
+                # many plain users at once (the sync benchmark): n, prefix
+                n, prefix = data.get("n"), data.get("prefix") or "bulk"
+                if not isinstance(n, int) or isinstance(n, bool) or not 0 < n <= 100000:
+                    return 400, {"error": "n must be an integer 1..100000"}
+                for i in range(n):
+                    self.store.put_user({"id": "user_%s%06d" % (prefix, i),
+                                         "identifiers": ["%s%06d" % (prefix, i)],
+                                         "password": "bulk password %d" % i})
+                return 200, {"ok": True, "n": n}
+            if route.startswith("users/") and method == "DELETE":
+                return 200, {"ok": True, "deleted": self.store.delete_user(route[6:])}
             if route == "users" and method == "GET":
                 with self.store.lock:
                     return 200, [u.raw.get("id") for u in self.store.users.values()]
