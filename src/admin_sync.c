@@ -40,7 +40,13 @@ struct entry {
 struct table {
 	struct entry *v;
 	size_t n, cap;
+	struct sync_index by_name;
 };
+
+static const char *name_at(const void *ctx, size_t pos)
+{
+	return ((const struct table *)ctx)->v[pos].name;
+}
 
 /* What the files held before this run: ours to replace, not collisions. */
 static struct table old_pw, old_gr;
@@ -61,8 +67,9 @@ static int table_add(struct table *t, const char *name, unsigned long id, const 
 	e->line = strdup(line);
 	if (e->line == NULL)
 		return -1;
-	t->n++;
-	return 0;
+	t->by_name.key = name_at;
+	t->by_name.ctx = t;
+	return sync_index_add(&t->by_name, t->n++);
 }
 
 static void table_free(struct table *t)
@@ -70,23 +77,21 @@ static void table_free(struct table *t)
 	for (size_t i = 0; i < t->n; i++)
 		free(t->v[i].line);
 	free(t->v);
+	sync_index_free(&t->by_name);
 	memset(t, 0, sizeof *t);
 }
 
 static const struct entry *by_name(const struct table *t, const char *name)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (strcmp(t->v[i].name, name) == 0)
-			return &t->v[i];
-	return NULL;
+	size_t i = sync_index_find(&t->by_name, name);
+	return i == (size_t)-1 ? NULL : &t->v[i];
 }
 
-static bool has_id(const struct table *t, unsigned long id)
+/* name is ours from the last run, with this id. */
+static bool was_ours(const struct table *t, const char *name, unsigned long id)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i].id == id)
-			return true;
-	return false;
+	const struct entry *e = by_name(t, name);
+	return e != NULL && e->id == id;
 }
 
 /* The previous file's lines (missing: none). */
@@ -125,7 +130,8 @@ static int id_taken(uid_t id)
 {
 	struct passwd *pw = getpwuid(id);
 	struct group *gr = getgrgid((gid_t)id);
-	return (pw && !has_id(&old_pw, id)) || (gr && !has_id(&old_gr, id));
+	return (pw && !was_ours(&old_pw, pw->pw_name, id)) ||
+	       (gr && !was_ours(&old_gr, gr->gr_name, id));
 }
 
 static int parse_opts(struct sync_conf *s, const struct admin_opts *o)

@@ -13,6 +13,18 @@
 
 #define SYNC_NAME_MAX 33 /* useradd: at most 32 characters */
 
+/* sync_index.c: positions 0.. of some array found by their string key,
+ * key(ctx, pos) (the array may move: it is asked each time). */
+struct sync_index {
+	const char *(*key)(const void *ctx, size_t pos);
+	const void *ctx;
+	size_t *slot, cap, n;
+};
+/* The position whose key is key, or (size_t)-1. */
+size_t sync_index_find(const struct sync_index *x, const char *key);
+int sync_index_add(struct sync_index *x, size_t pos);
+void sync_index_free(struct sync_index *x);
+
 struct sync_user {
 	char id[64];	   /* user_... */
 	char username[64]; /* "" when none */
@@ -25,8 +37,9 @@ struct sync_user {
 struct sync_list {
 	struct sync_user *v;
 	size_t n, cap;
-	unsigned long requests; /* Backend API requests made */
-	unsigned long waits;	/* 429 answers waited out */
+	unsigned long requests;	 /* Backend API requests made */
+	unsigned long waits;	 /* 429 answers waited out */
+	struct sync_index by_id; /* for the memberships */
 };
 
 /* Every active user (not banned, not locked), and with org the members'
@@ -57,6 +70,7 @@ struct sync_ids {
 	size_t n, cap;
 	uid_t min, max;
 	unsigned char *used; /* one bit per uid of the range: ever given out */
+	struct sync_index by_id;
 	bool dirty;
 };
 

@@ -29,6 +29,11 @@ static bool is_used(const struct sync_ids *m, uid_t uid)
 	return (m->used[(uid - m->min) / 8] >> ((uid - m->min) % 8)) & 1u;
 }
 
+static const char *id_at(const void *ctx, size_t pos)
+{
+	return ((const struct sync_ids *)ctx)->id[pos];
+}
+
 static int put(struct sync_ids *m, const char *id, uid_t uid)
 {
 	if (m->n == m->cap) {
@@ -44,8 +49,10 @@ static int put(struct sync_ids *m, const char *id, uid_t uid)
 		m->cap = cap;
 	}
 	snprintf(m->id[m->n], sizeof m->id[0], "%s", id);
-	m->uid[m->n++] = uid;
-	return 0;
+	m->uid[m->n] = uid;
+	m->by_id.key = id_at;
+	m->by_id.ctx = m;
+	return sync_index_add(&m->by_id, m->n++);
 }
 
 int sync_ids_load(struct sync_ids *m, int dirfd, uid_t min, uid_t max, char *err, size_t errsize)
@@ -86,11 +93,11 @@ int sync_ids_load(struct sync_ids *m, int dirfd, uid_t min, uid_t max, char *err
 
 int sync_ids_get(struct sync_ids *m, const char *clerk_id, int (*taken)(uid_t), uid_t *out)
 {
-	for (size_t i = 0; i < m->n; i++)
-		if (strcmp(m->id[i], clerk_id) == 0) {
-			*out = m->uid[i];
-			return 0;
-		}
+	size_t i = sync_index_find(&m->by_id, clerk_id);
+	if (i != (size_t)-1) {
+		*out = m->uid[i];
+		return 0;
+	}
 	for (uid_t u = m->min; u <= m->max && u >= m->min; u++) {
 		if (is_used(m, u) || taken(u))
 			continue;
@@ -129,5 +136,6 @@ void sync_ids_free(struct sync_ids *m)
 	free(m->id);
 	free(m->uid);
 	free(m->used);
+	sync_index_free(&m->by_id);
 	memset(m, 0, sizeof *m);
 }

@@ -148,12 +148,15 @@ static int add_user(struct sync_list *l, struct json_object *u, char *err, size_
 	return 0;
 }
 
+static const char *id_at(const void *ctx, size_t pos)
+{
+	return ((const struct sync_list *)ctx)->v[pos].id;
+}
+
 static struct sync_user *find(struct sync_list *l, const char *id)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i].id, id) == 0)
-			return &l->v[i];
-	return NULL;
+	size_t i = sync_index_find(&l->by_id, id);
+	return i == (size_t)-1 ? NULL : &l->v[i];
 }
 
 /* Each page's array: the users list is one, memberships are under data. */
@@ -223,6 +226,13 @@ int sync_fetch(const char *base_url, struct http_conn *conn, long timeout_ms,
 		return -1;
 	}
 	snprintf(path, sizeof path, "/v1/organizations/%s/memberships", org);
+	out->by_id.key = id_at;
+	out->by_id.ctx = out;
+	for (size_t i = 0; i < out->n; i++)
+		if (sync_index_add(&out->by_id, i) != 0) {
+			snprintf(err, errsize, "out of memory");
+			return -1;
+		}
 	if (read_pages(base_url, path, conn, timeout_ms, secret_key, out, true, err, errsize) != 0)
 		return -1;
 	size_t k = 0; /* members only */
@@ -236,5 +246,6 @@ int sync_fetch(const char *base_url, struct http_conn *conn, long timeout_ms,
 void sync_list_free(struct sync_list *l)
 {
 	free(l->v);
+	sync_index_free(&l->by_id);
 	memset(l, 0, sizeof *l);
 }
