@@ -123,11 +123,13 @@ def test_local_accounts_are_never_shadowed(sync, emu):
     assert all(uid >= 200000 and gid >= 200000 for uid, gid, *_ in pw.values())
 
 
-def test_names_from_email_or_a_template(sync):
+def test_names_from_email_or_a_template(sync, emu):
+    emu.add_user({"id": "user_zed", "identifiers": ["zed.sync-test@way.cloud"],
+                  "password": "zed password"})
     r = sync("sync_name=email")
     assert r.rc == 0, r
     pw = passwd(sync.dir)
-    assert "alice" in pw and "ileap-demo" in pw          # ileap-demo@way.cloud
+    assert "alice" in pw and "zed.sync-test" in pw, r.err   # the address's local part
     r = sync("sync_name=c-%u", "sync_home=/srv/%u", "sync_shell=/bin/sh")
     assert r.rc == 0, r
     pw = passwd(sync.dir)
