@@ -358,25 +358,50 @@ static int open_sync_dir(const char *dir, char *err, size_t errsize)
 	return fd;
 }
 
+/* shadow: no password ("*": Clerk's is the one), no aging, so that
+ * pam_unix's account stage (unix_chkpwd) finds the user. */
+static int shadow_text(const struct table *pw, struct buf *out)
+{
+	buf_init(out, (size_t)FILE_MAX);
+	for (size_t i = 0; i < pw->n; i++)
+		if (buf_append_str(out, pw->v[i].name) != 0 ||
+		    buf_append_str(out, ":*:::::::\n") != 0)
+			return -1;
+	return 0;
+}
+
+static int put(int dfd, const char *name, const struct buf *b, mode_t mode, gid_t gid, char *err,
+	       size_t errsize)
+{
+	return sync_file_put(dfd, name, b->data ? b->data : "", b->len, mode, gid, err, errsize) < 0
+		       ? -1
+		       : 0;
+}
+
 static int write_files(struct run *r, int dfd, int sfd, char *err, size_t errsize)
 {
-	struct buf pw, gr;
-	int rc = text(&r->pw, &pw) == 0 && text(&r->gr, &gr) == 0 ? 0 : -1;
+	struct buf pw, gr, sh;
+	int rc = text(&r->pw, &pw) == 0 && text(&r->gr, &gr) == 0 && shadow_text(&r->pw, &sh) == 0
+			 ? 0
+			 : -1;
+	/* shadow as Debian has it: root:shadow 0640 (unix_chkpwd is setgid
+	 * shadow); 0600 where there is no such group or we are not root. */
+	struct group *sg = geteuid() == 0 ? getgrnam("shadow") : NULL;
+	gid_t sgid = sg ? sg->gr_gid : (gid_t)-1;
 	if (rc != 0)
 		snprintf(err, errsize, "the files would be too large");
 	/* The ids first: an id in a file is always one the map keeps. */
 	if (rc == 0)
 		rc = sync_ids_save(&r->ids, sfd, err, errsize);
 	if (rc == 0)
-		rc = sync_file_put(dfd, "group", gr.data ? gr.data : "", gr.len, err, errsize) < 0
-			     ? -1
-			     : 0;
+		rc = put(dfd, "group", &gr, 0644, (gid_t)-1, err, errsize);
 	if (rc == 0)
-		rc = sync_file_put(dfd, "passwd", pw.data ? pw.data : "", pw.len, err, errsize) < 0
-			     ? -1
-			     : 0;
+		rc = put(dfd, "shadow", &sh, sgid != (gid_t)-1 ? 0640 : 0600, sgid, err, errsize);
+	if (rc == 0)
+		rc = put(dfd, "passwd", &pw, 0644, (gid_t)-1, err, errsize);
 	buf_wipe(&pw);
 	buf_wipe(&gr);
+	buf_wipe(&sh);
 	return rc;
 }
 

@@ -83,9 +83,9 @@ int sync_ids_save(struct sync_ids *m, int dirfd, char *err, size_t errsize);
 void sync_ids_free(struct sync_ids *m);
 
 /* Replace dir/name with data atomically (temporary file, fsync, rename,
- * mode 0644) unless it already holds exactly that: 1 written, 0 unchanged,
- * -1 with err. */
-int sync_file_put(int dirfd, const char *name, const char *data, size_t len, char *err,
-		  size_t errsize);
+ * this mode and group, gid -1: the process's) unless it already holds
+ * exactly that: 1 written, 0 unchanged, -1 with err. */
+int sync_file_put(int dirfd, const char *name, const char *data, size_t len, mode_t mode, gid_t gid,
+		  char *err, size_t errsize);
 
 #endif

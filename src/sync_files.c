@@ -1,6 +1,6 @@
 /* Writing libnss-extrausers' files: each one replaced whole and atomically
  * (a temporary file beside it, fsync, rename, then fsync of the
- * directory), world-readable as /etc/passwd is, and only when it changes,
+ * directory), with the modes of /etc/passwd and /etc/shadow, only when it changes,
  * so readers never see half a file and an idle timer writes nothing. */
 #include "config.h"
 
@@ -15,14 +15,14 @@
 #include <unistd.h>
 
 /* 1 when dirfd/name holds exactly data. */
-static int same(int dirfd, const char *name, const char *data, size_t len)
+static int same(int dirfd, const char *name, const char *data, size_t len, mode_t mode, gid_t gid)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	struct stat st;
 	int eq = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len &&
-		 (st.st_mode & 07777) == 0644;
+		 (st.st_mode & 07777) == mode && (gid == (gid_t)-1 || st.st_gid == gid);
 	char chunk[65536];
 	for (size_t off = 0; eq && off < len;) {
 		ssize_t n = read(fd, chunk, sizeof chunk);
@@ -33,20 +33,21 @@ static int same(int dirfd, const char *name, const char *data, size_t len)
 	return eq;
 }
 
-int sync_file_put(int dirfd, const char *name, const char *data, size_t len, char *err,
-		  size_t errsize)
+int sync_file_put(int dirfd, const char *name, const char *data, size_t len, mode_t mode, gid_t gid,
+		  char *err, size_t errsize)
 {
-	if (same(dirfd, name, data, len))
+	if (same(dirfd, name, data, len, mode, gid))
 		return 0;
 	char tmp[200];
 	snprintf(tmp, sizeof tmp, ".%s.pam-clerk.%ld", name, (long)getpid());
-	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errsize, "%s: cannot create a temporary file: %s", name,
 			 strerror(errno));
 		return -1;
 	}
-	int ok = fchmod(fd, 0644) == 0; /* whatever the umask */
+	/* group first, then the mode: shadow is never readable by others */
+	int ok = (gid == (gid_t)-1 || fchown(fd, (uid_t)-1, gid) == 0) && fchmod(fd, mode) == 0;
 	for (size_t off = 0; ok && off < len;) {
 		ssize_t n = write(fd, data + off, len - off);
 		ok = n > 0;

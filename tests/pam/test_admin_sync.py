@@ -68,6 +68,12 @@ def test_active_users_with_names_ids_home_and_shell(sync):
         st = os.stat(sync.dir / f)
         assert stat.S_IMODE(st.st_mode) == 0o644
     assert stat.S_IMODE(os.stat(sync.dir).st_mode) == 0o755
+    # shadow: no password, no aging (pam_unix's account stage needs the entry), never
+    # readable by others; root:shadow 0640 as Debian's, else 0600
+    sh = (sync.dir / "shadow").read_text().splitlines()
+    assert sh == ["%s:*:::::::" % n for n in pw], sh
+    st = os.stat(sync.dir / "shadow")
+    assert stat.S_IMODE(st.st_mode) in (0o640, 0o600) and not st.st_mode & 0o007
     assert summary(r)["added"] == len(pw)
     assert "warning:" in r.err            # users without a username are skipped, said so
 

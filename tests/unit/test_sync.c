@@ -152,16 +152,22 @@ static void test_file_written_only_when_changed(void **state)
 	char dir[64], err[200];
 	int dfd = tmpdir(dir);
 	const char *a = "alice:x:200000:200000::/home/alice:/bin/bash\n";
-	assert_int_equal(sync_file_put(dfd, "passwd", a, strlen(a), err, sizeof err), 1);
+	assert_int_equal(
+		sync_file_put(dfd, "passwd", a, strlen(a), 0644, (gid_t)-1, err, sizeof err), 1);
 	struct stat st1, st2;
 	assert_int_equal(fstatat(dfd, "passwd", &st1, 0), 0);
 	assert_int_equal(st1.st_mode & 07777, 0644);
-	assert_int_equal(sync_file_put(dfd, "passwd", a, strlen(a), err, sizeof err), 0);
+	assert_int_equal(
+		sync_file_put(dfd, "passwd", a, strlen(a), 0644, (gid_t)-1, err, sizeof err), 0);
 	assert_int_equal(fstatat(dfd, "passwd", &st2, 0), 0);
 	assert_int_equal(st1.st_ino, st2.st_ino);
-	assert_int_equal(sync_file_put(dfd, "passwd", "", 0, err, sizeof err), 1);
+	assert_int_equal(sync_file_put(dfd, "passwd", "", 0, 0644, (gid_t)-1, err, sizeof err), 1);
 	assert_int_equal(fstatat(dfd, "passwd", &st2, 0), 0);
 	assert_int_equal(st2.st_size, 0);
+	/* the same text with another mode is a change (shadow's 0640) */
+	assert_int_equal(sync_file_put(dfd, "passwd", "", 0, 0600, (gid_t)-1, err, sizeof err), 1);
+	assert_int_equal(fstatat(dfd, "passwd", &st2, 0), 0);
+	assert_int_equal(st2.st_mode & 07777, 0600);
 	unlinkat(dfd, "passwd", 0);
 	close(dfd);
 	rmdir(dir);
