@@ -332,6 +332,10 @@ class Emulator:
         """n plain users user_<prefix>000000... with usernames <prefix>000000..."""
         return self.control("POST", "users/bulk", {"n": n, "prefix": prefix})
 
+    def bapi_rate_limit(self, per_10s=None):
+        """The Backend API's requests per 10 s (None: 1000, 100 on a dev instance)."""
+        return self.control("POST", "bapi/rate_limit", {"per_10s": per_10s})["per_10s"]
+
     def delete_user(self, user_id):
         return self.control("DELETE", "users/" + user_id)
 

@@ -8,7 +8,8 @@ from store import UserError
 
 
 class ControlApi:
-    def __init__(self, store, faults, reqlog, app=None, keyring=None):
+    def __init__(self, store, faults, reqlog, app=None, keyring=None, bapi=None):
+        self.bapi = bapi            # bapi.Bapi (its rate limit)
         self.store = store
         self.faults = faults
         self.reqlog = reqlog
@@ -33,7 +34,14 @@ class ControlApi:
                 if self.keyring is not None:
                     self.keyring.reset()
                     out.update(self.keyring.info())
+                if self.bapi is not None:
+                    self.bapi.set_rate_limit(None)
                 return 200, out
+            if route == "bapi/rate_limit" and method == "POST" and self.bapi is not None:
+                n = (data or {}).get("per_10s")
+                if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+                    return 400, {"error": "per_10s must be a positive integer or null"}
+                return 200, {"ok": True, "per_10s": self.bapi.set_rate_limit(n)}
             if route == "settings" and method == "GET" and self.app is not None:
                 return 200, dict(self.app.settings)
             if route == "settings" and method == "POST" and self.app is not None:

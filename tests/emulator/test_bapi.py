@@ -254,3 +254,16 @@ def test_rate_limit_answer_says_when_to_retry(emu):
     assert r.status == 429 and r.headers["Retry-After"] == "2"
     assert code(r) == "too_many_requests"
     assert emu.bapi("GET", "/v1/users").status == 200
+
+
+def test_the_instance_rate_limit(emu):
+    """backend-api.yml: 1000 requests per 10 s (100 on a dev instance); over it, 429 with
+    Retry-After; reset restores the default."""
+    assert emu.bapi_rate_limit(3) == 3
+    for _ in range(3):
+        assert emu.bapi("GET", "/v1/users").status == 200
+    r = emu.bapi("GET", "/v1/users")
+    assert r.status == 429 and code(r) == "too_many_requests"
+    assert 1 <= int(r.headers["Retry-After"]) <= 10
+    assert emu.bapi_rate_limit(None) == 1000
+    assert emu.bapi("GET", "/v1/users").status == 200

@@ -181,6 +181,14 @@ def test_a_429_is_waited_out(sync, emu):
     assert "alice" in passwd(sync.dir)
 
 
+def test_the_instance_rate_limit_is_waited_out(sync, emu):
+    emu.add_users(600, prefix="rate")                   # two pages of 500
+    emu.bapi_rate_limit(1)                              # the second page waits for the window
+    r = sync()
+    assert r.rc == 0 and "1 waits for the rate limit" in r.out, r
+    assert "rate000599" in passwd(sync.dir)
+
+
 def test_bad_options_and_missing_keys(sync, pam):
     for extra, want in ((["sync_uid_min=0"], "sync_uid_min"),
                         (["sync_uid_min=500", "sync_uid_max=900"], "sync_uid_min"),
