@@ -40,6 +40,7 @@ int sync_file_put(int dirfd, const char *name, const char *data, size_t len, mod
 		return 0;
 	char tmp[200];
 	snprintf(tmp, sizeof tmp, ".%s.pam-clerk.%ld", name, (long)getpid());
+	(void)unlinkat(dirfd, tmp, 0); /* left by a run that died with this pid */
 	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errsize, "%s: cannot create a temporary file: %s", name,
