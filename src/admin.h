@@ -20,6 +20,9 @@ struct admin_opts {
 	bool all;	  /* forget --all */
 	bool json;	  /* token --json */
 	bool password_stdin;
+	bool dry_run;		   /* sync --dry-run */
+	const char *sync_args[16]; /* sync's own sync_*=value options */
+	int nsync;
 };
 
 /* admin_check.c: the configuration against the live instance. */
@@ -29,6 +32,9 @@ int admin_status(const struct conf *cfg, const struct admin_opts *o);
 int admin_forget(const struct conf *cfg, const struct admin_opts *o);
 /* admin_token.c: sign in as the module does and print the session token. */
 int admin_token(const struct conf *cfg, const struct admin_opts *o);
+
+/* admin_sync.c: the users as accounts for libnss-extrausers (issue 17). */
+int admin_sync(const struct conf *cfg, const struct admin_opts *o);
 
 /* The identifier a login of user signs in as (the identifier format
  * applied), in out; 0, or -1 after saying why on stderr. */

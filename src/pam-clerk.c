@@ -32,6 +32,12 @@ static const char usage[] =
 	"  token USER         sign USER in as the module does and print the session token\n"
 	"      --password-stdin  read the password from standard input, not the terminal\n"
 	"      --json            print {session_id, user_id, organization, token}\n"
+	"  sync               write the instance's active users (with organization=, its\n"
+	"                     members and a group per role) for libnss-extrausers; needs\n"
+	"                     secret_key_file and state_dir; options sync_name=, sync_home=,\n"
+	"                     sync_shell=, sync_uid_min=, sync_uid_max=, sync_role_group=,\n"
+	"                     sync_dir= (issue 17)\n"
+	"      --dry-run         print the changes, write nothing\n"
 	"  help, --help       this text\n"
 	"\n"
 	"USER is the user name a login gives the module; identifier= applies to it.\n"
@@ -85,6 +91,8 @@ int main(int argc, char **argv)
 		run = admin_forget;
 	else if (strcmp(cmd, "token") == 0)
 		run = admin_token;
+	else if (strcmp(cmd, "sync") == 0)
+		run = admin_sync;
 	else if (!check)
 		return bad_usage("unknown subcommand", cmd);
 
@@ -102,13 +110,19 @@ int main(int argc, char **argv)
 			o.json = true;
 		} else if (strcmp(a, "--password-stdin") == 0 && run == admin_token) {
 			o.password_stdin = true;
+		} else if (strcmp(a, "--dry-run") == 0 && run == admin_sync) {
+			o.dry_run = true;
+		} else if (strncmp(a, "sync_", 5) == 0 && run == admin_sync) {
+			if (o.nsync == (int)(sizeof o.sync_args / sizeof o.sync_args[0]))
+				return bad_usage("too many arguments", NULL);
+			o.sync_args[o.nsync++] = a;
 		} else if (a[0] == '-') {
 			return bad_usage("unknown option for this subcommand", a);
 		} else if (is_module_arg(a)) {
 			if (n == ARGS_MAX)
 				return bad_usage("too many arguments", NULL);
 			conf_args[n++] = a;
-		} else if (o.user == NULL && !check) {
+		} else if (o.user == NULL && !check && run != admin_sync) {
 			o.user = a;
 		} else {
 			return bad_usage("unexpected argument", a);

@@ -128,6 +128,11 @@ def test_package_contents(deb):
         "/usr/share/man/man5/pam_clerk.conf.5.gz": "-rw-r--r--",
         "/usr/share/doc/%s/copyright" % PACKAGE: "-rw-r--r--",
     }
+    # issue 17: pam-clerk sync's units (in /lib on bookworm's debhelper, /usr/lib later)
+    unitdir = "/usr/lib/systemd/system" if any(p.startswith("/usr/lib/systemd/") for p in files) \
+        else "/lib/systemd/system"
+    for unit in ("pam-clerk-sync.service", "pam-clerk-sync.timer"):
+        expect["%s/%s" % (unitdir, unit)] = "-rw-r--r--"
     for path, mode in expect.items():
         assert path in files, "%s not in the package: %s" % (path, sorted(files))
         assert files[path] == (mode, "root/root"), (path, files[path])
@@ -148,6 +153,11 @@ def test_package_contents(deb):
         text = subprocess.run(["dpkg-deb", "--info", deb, script], check=True,
                               capture_output=True, text=True).stdout
         assert needed in text, (script, text)
+        # the sync timer ships off: no maintainer script enables or starts it
+        assert "deb-systemd-invoke start" not in text, (script, text)
+        if script == "postinst":   # enabled only if the administrator had enabled it before
+            assert "was-enabled 'pam-clerk-sync.timer'" in text or \
+                "pam-clerk-sync" not in text, text
 
 
 def parse_profile(text):

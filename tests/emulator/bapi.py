@@ -2,8 +2,12 @@
 client needs, behind `Authorization: Bearer <secret key>`. Transport-independent like
 fapi.py: takes a Request, returns a Response. Paths are those of backend-api.yml under
 its server prefix /v1."""
+import collections
 import hmac
+import math
 import re
+import threading
+import time
 
 import resources
 from fapi import ClerkError, error_response, json_response
@@ -43,16 +47,46 @@ def _page(items, req):
     return items[offset:offset + limit]
 
 
+# backend-api.yml: "1000 requests per 10 seconds for production instances and 100 requests
+# per 10 seconds for development instances" (one window for the instance's Backend API)
+RATE_WINDOW = 10.0
+
+
 class Bapi:
-    def __init__(self, store, keyring, secret_key=DEFAULT_SECRET_KEY):
+    def __init__(self, store, keyring, secret_key=DEFAULT_SECRET_KEY, dev_instance=False):
         self.store = store
         self.key = keyring
         self.secret_key = secret_key
+        self.default_limit = 100 if dev_instance else 1000
+        self.limit = self.default_limit
+        self._hits = collections.deque()
+        self._rl_lock = threading.Lock()
+
+    def set_rate_limit(self, per_window=None):
+        """Requests per RATE_WINDOW seconds (None: the instance's default); a new window."""
+        with self._rl_lock:
+            self.limit = per_window or self.default_limit
+            self._hits.clear()
+        return self.limit
+
+    def _retry_after(self):
+        """None when this request is within the limit, else whole seconds to wait."""
+        now = time.monotonic()
+        with self._rl_lock:
+            while self._hits and self._hits[0] <= now - RATE_WINDOW:
+                self._hits.popleft()
+            if len(self._hits) >= self.limit:
+                return max(1, math.ceil(self._hits[0] + RATE_WINDOW - now))
+            self._hits.append(now)
+        return None
 
     def handle(self, req, fault=None):
         try:
             if fault is not None and fault.name in ("rate_limit", "error_code"):
                 return self._fault_answer(fault)
+            wait = self._retry_after()
+            if wait is not None:
+                raise ClerkError("too_many_requests", headers=[("Retry-After", str(wait))])
             self._authenticate(req)
             if req.method != "GET":
                 raise ClerkError("resource_not_found", long_message=(

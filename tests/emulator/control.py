@@ -328,6 +328,17 @@ class Emulator:
     def add_user(self, user):
         return self.control("POST", "users", user)
 
+    def add_users(self, n, prefix="bulk"):
+        """n plain users user_<prefix>000000... with usernames <prefix>000000..."""
+        return self.control("POST", "users/bulk", {"n": n, "prefix": prefix})
+
+    def bapi_rate_limit(self, per_10s=None):
+        """The Backend API's requests per 10 s (None: 1000, 100 on a dev instance)."""
+        return self.control("POST", "bapi/rate_limit", {"per_10s": per_10s})["per_10s"]
+
+    def delete_user(self, user_id):
+        return self.control("DELETE", "users/" + user_id)
+
     def fault(self, name, count=None, path=None, **params):
         body = dict(params, fault=name, count=count, path=path)
         return self.control("POST", "faults", body)

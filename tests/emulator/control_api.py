@@ -8,7 +8,8 @@ from store import UserError
 
 
 class ControlApi:
-    def __init__(self, store, faults, reqlog, app=None, keyring=None):
+    def __init__(self, store, faults, reqlog, app=None, keyring=None, bapi=None):
+        self.bapi = bapi            # bapi.Bapi (its rate limit)
         self.store = store
         self.faults = faults
         self.reqlog = reqlog
@@ -33,7 +34,14 @@ class ControlApi:
                 if self.keyring is not None:
                     self.keyring.reset()
                     out.update(self.keyring.info())
+                if self.bapi is not None:
+                    self.bapi.set_rate_limit(None)
                 return 200, out
+            if route == "bapi/rate_limit" and method == "POST" and self.bapi is not None:
+                n = (data or {}).get("per_10s")
+                if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+                    return 400, {"error": "per_10s must be a positive integer or null"}
+                return 200, {"ok": True, "per_10s": self.bapi.set_rate_limit(n)}
             if route == "settings" and method == "GET" and self.app is not None:
                 return 200, dict(self.app.settings)
             if route == "settings" and method == "POST" and self.app is not None:
@@ -62,6 +70,18 @@ class ControlApi:
             if route == "users" and method == "POST":
                 user = self.store.put_user(data)
                 return 200, {"ok": True, "id": user.id}
+            if route == "users/bulk" and method == "POST":
+                # many plain users at once (the sync benchmark): n, prefix
+                n, prefix = data.get("n"), data.get("prefix") or "bulk"
+                if not isinstance(n, int) or isinstance(n, bool) or not 0 < n <= 100000:
+                    return 400, {"error": "n must be an integer 1..100000"}
+                for i in range(n):
+                    self.store.put_user({"id": "user_%s%06d" % (prefix, i),
+                                         "identifiers": ["%s%06d" % (prefix, i)],
+                                         "password": "bulk password %d" % i})
+                return 200, {"ok": True, "n": n}
+            if route.startswith("users/") and method == "DELETE":
+                return 200, {"ok": True, "deleted": self.store.delete_user(route[6:])}
             if route == "users" and method == "GET":
                 with self.store.lock:
                     return 200, [u.raw.get("id") for u in self.store.users.values()]

@@ -200,8 +200,9 @@ def main(argv=None):
     app = fapi.Fapi(st, key, dev_instance=args.dev_instance, device_trust=device_trust,
                     faults=fq, jwt_claims=args.jwt_claims, clock_offset=args.clock_offset,
                     settings=settings)
-    backend = bapi.Bapi(st, key, secret_key=args.secret_key)
-    emu = server.Emulator(app, control_api.ControlApi(st, fq, log, app=app, keyring=key), fq,
+    backend = bapi.Bapi(st, key, secret_key=args.secret_key, dev_instance=args.dev_instance)
+    emu = server.Emulator(app, control_api.ControlApi(st, fq, log, app=app, keyring=key,
+                                                      bapi=backend), fq,
                           log, stop, bapi=backend)
 
     main_ctx = server.tls_context(*pki["server"])

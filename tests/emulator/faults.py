@@ -52,15 +52,16 @@ class FaultError(ValueError):
 
 
 class Fault:
-    __slots__ = ("name", "count", "path", "params", "api")
+    __slots__ = ("name", "count", "path", "params", "api", "skip")
 
-    def __init__(self, name, count, path, params, api="fapi"):
+    def __init__(self, name, count, path, params, api="fapi", skip=0):
         self.name, self.count, self.path, self.params = name, count, path, params
         self.api = api
+        self.skip = skip          # matching requests let through before it applies
 
     def as_dict(self):
         return dict(self.params, fault=self.name, count=self.count, path=self.path,
-                    api=self.api)
+                    api=self.api, skip=self.skip)
 
 
 def parse(body):
@@ -76,13 +77,16 @@ def parse(body):
     path = body.get("path")
     if path is not None and (not isinstance(path, str) or not path.startswith("/")):
         raise FaultError("path must be null or a path prefix starting with /")
+    skip = body.get("skip") or 0
+    if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
+        raise FaultError("skip must be a non-negative integer (requests let through first)")
     api = body.get("api") or "fapi"
     if api not in APIS:
         raise FaultError("api must be one of %s" % ", ".join(APIS))
     if name == "jwt" and api != "fapi":
         raise FaultError("jwt faults apply to the JWTs FAPI hands out: api must be fapi")
     spec = SPECS[name]
-    unknown = set(body) - set(spec) - {"fault", "count", "path", "api"}
+    unknown = set(body) - set(spec) - {"fault", "count", "path", "api", "skip"}
     if unknown:
         raise FaultError("unknown parameter(s) for %s: %s" % (name, ", ".join(sorted(unknown))))
     params = {}
@@ -121,7 +125,7 @@ def parse(body):
                 raise FaultError("%s must be a string" % key)
         if params["meta"] is not None and not isinstance(params["meta"], dict):
             raise FaultError("meta must be an object")
-    return Fault(name, count, path, params, api)
+    return Fault(name, count, path, params, api, skip)
 
 
 class FaultQueue:
@@ -161,6 +165,9 @@ class FaultQueue:
         with self._lock:
             for i, f in enumerate(self._faults):
                 if self._matches(f, stage, method, path, api):
+                    if f.skip > 0 and stage == "request":
+                        f.skip -= 1     # e.g. a fault in the middle of paging
+                        return None
                     if f.count is not None:
                         f.count -= 1
                         if f.count <= 0:

@@ -330,6 +330,14 @@ class Store:
             self.used_backup_codes.pop(u.id, None)
         return u
 
+    def delete_user(self, user_id):
+        """Clerk deletes the user (Backend API DELETE /v1/users/{id}): True if it was there."""
+        with self.lock:
+            u = self.users.pop(user_id, None)
+            for i in (u.identifiers if u else []):
+                self.by_ident.pop(normalise_identifier(i), None)
+        return u is not None
+
     def find_user(self, identifier):
         with self.lock:
             return self.by_ident.get(normalise_identifier(identifier))

@@ -209,3 +209,61 @@ def test_bapi_jwks_is_the_fapi_jwks(emu):
     emu.rotate_jwks()
     assert [k["kid"] for k in emu.bapi("GET", "/v1/jwks").json()["keys"]][0] == emu.jwt_kid
     assert emu.bapi("GET", "/v1/jwks", secret_key=None).status == 401
+
+
+# ---- what pam-clerk sync needs (issue 17) ----------------------------------------------------
+def test_bulk_users_page_through_the_list(emu):
+    emu.add_users(1200, prefix="bench")
+    seen = []
+    for offset in (0, 500, 1000):
+        page = ids(emu.bapi("GET", "/v1/users", {"limit": "500", "offset": str(offset),
+                                                 "order_by": "+created_at"}))
+        assert len(page) == (500 if offset < 1000 else 1200 - 1000 + len(fixture_ids(emu)))
+        seen += page
+    assert len(seen) == len(set(seen)) == 1200 + len(fixture_ids(emu))
+    assert "user_bench000000" in seen and "user_bench001199" in seen
+    r = emu.bapi("GET", "/v1/users", {"username": "bench000042"})
+    assert ids(r) == ["user_bench000042"]
+
+
+def fixture_ids(emu):
+    return [i for i in emu.control("GET", "users") if not i.startswith("user_bench")]
+
+
+def test_a_deleted_user_is_gone(emu):
+    assert emu.delete_user("user_bob")["deleted"] is True
+    assert emu.delete_user("user_bob")["deleted"] is False
+    assert ids(emu.bapi("GET", "/v1/users", {"username": "bob"})) == []
+    assert emu.bapi("GET", "/v1/users/user_bob").status == 404
+
+
+def test_a_fault_after_skipped_requests_hits_mid_paging(emu):
+    emu.fault("status", path="/v1/users", api="bapi", skip=2, count=1, http_status=503)
+    q = {"limit": "1"}
+    assert emu.bapi("GET", "/v1/users", q).status == 200
+    assert emu.bapi("GET", "/v1/users", dict(q, offset="1")).status == 200
+    assert emu.bapi("GET", "/v1/users", dict(q, offset="2")).status == 503
+    assert emu.bapi("GET", "/v1/users", dict(q, offset="3")).status == 200
+    with pytest.raises(Exception):
+        emu.fault("status", skip=-1)
+
+
+def test_rate_limit_answer_says_when_to_retry(emu):
+    emu.fault("rate_limit", count=1, api="bapi", retry_after=2)
+    r = emu.bapi("GET", "/v1/users")
+    assert r.status == 429 and r.headers["Retry-After"] == "2"
+    assert code(r) == "too_many_requests"
+    assert emu.bapi("GET", "/v1/users").status == 200
+
+
+def test_the_instance_rate_limit(emu):
+    """backend-api.yml: 1000 requests per 10 s (100 on a dev instance); over it, 429 with
+    Retry-After; reset restores the default."""
+    assert emu.bapi_rate_limit(3) == 3
+    for _ in range(3):
+        assert emu.bapi("GET", "/v1/users").status == 200
+    r = emu.bapi("GET", "/v1/users")
+    assert r.status == 429 and code(r) == "too_many_requests"
+    assert 1 <= int(r.headers["Retry-After"]) <= 10
+    assert emu.bapi_rate_limit(None) == 1000
+    assert emu.bapi("GET", "/v1/users").status == 200
