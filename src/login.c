@@ -340,11 +340,11 @@ enum outcome login_run(const struct conf *cfg, const char *user, const char *pas
 					    host->ctx };
 		char perr[300] = "", s_perr[400];
 		paced = paced_conn_new(conn, cfg->state_dir, &po, perr, sizeof perr);
-		if (paced == NULL)
+		if (paced != NULL)
+			conn = paced;
+		else if (geteuid() == 0) /* others hear it once: stored_client.c */
 			note(host, LOG_WARNING, "sign-in pacing off: %s",
 			     sanitize(s_perr, sizeof s_perr, perr));
-		else
-			conn = paced;
 	}
 
 	/* 2. Sign in (with the stored client, when there is one) and keep the

@@ -50,7 +50,8 @@ enum outcome guard_before(struct login_guard *g, const struct conf *cfg, const c
 	g->policy = (struct fail_policy){ (int)cfg->fail_limit, cfg->fail_window, cfg->fail_lock,
 					  (int)cfg->fail_rhost_limit, FAIL_MAX_ENTRIES };
 	g->dirfd = cfg->state_dir != NULL ? state_dir_open(cfg->state_dir, err, sizeof err) : -1;
-	if (g->dirfd < 0)
+	/* A non-root caller hears of it once per process (stored_client.c). */
+	if (g->dirfd < 0 && geteuid() == 0)
 		say(g, LOG_WARNING, "state_dir unusable, no local failure budget", err);
 
 	/* The decoy is checked first and for every name: it is never sent. */

@@ -65,7 +65,8 @@ char *stored_client_take(struct stored_client *sc, const struct conf *cfg, const
 	else if (why[0] != '\0' && !atomic_flag_test_and_set(&told))
 		note(sc, LOG_NOTICE,
 		     "state_dir: %s; this process (uid %u) goes on without it: no trusted-host "
-		     "client, no offline cache, caches in memory only",
+		     "client, no offline cache, no local failure budget or host-wide "
+		     "sign-in pacing, caches in memory only",
 		     sanitize(s_why, sizeof s_why, why), (unsigned)geteuid());
 	return stored;
 }
