@@ -138,9 +138,23 @@ static void check_lockout(struct report *r, const struct conf *cfg, const struct
 		say(r, "ok",
 		    "one login spends at most %ld failures, below Clerk's threshold of %ld",
 		    per_login, e->lockout_attempts);
-	say(r, "info",
-	    "this configuration has no local failure budget: repeated wrong passwords reach "
-	    "Clerk until it locks the user");
+	if (cfg->state_dir == NULL) {
+		say(r, "warning",
+		    "state_dir=none: no local failure budget, so repeated wrong passwords reach "
+		    "Clerk until it locks the user");
+	} else if (cfg->fail_limit >= e->lockout_attempts) {
+		say(r, "warning",
+		    "the local failure budget lets %ld wrong passwords reach Clerk in %ld s, "
+		    "enough for Clerk to lock the user (threshold %ld): set fail_limit to at "
+		    "most %ld",
+		    cfg->fail_limit, cfg->fail_window, e->lockout_attempts,
+		    e->lockout_attempts > 2 ? e->lockout_attempts / 2 : 1);
+	} else {
+		say(r, "ok",
+		    "the local failure budget refuses an identifier here after %ld wrong passwords "
+		    "in %ld s (for %ld s), below Clerk's threshold of %ld",
+		    cfg->fail_limit, cfg->fail_window, cfg->fail_lock, e->lockout_attempts);
+	}
 }
 
 static int get(struct http_conn *conn, const char *url, long timeout_ms, struct buf *body,

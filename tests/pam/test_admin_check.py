@@ -118,8 +118,13 @@ def test_lockout_the_local_budget_would_reach(pam, emu):
     assert r.rc == 0, r  # a warning, not a problem: logins work
     warnings = r.kind("warning")
     assert any("enough for Clerk to lock the user (threshold 3)" in w for w in warnings), r
-    r = pam_clerk("check", *args(pam, "max_tries=1"))
+    # The local failure budget against the same threshold (issue 14's keys).
+    r = pam_clerk("check", *args(pam, "max_tries=1", "fail_limit=5"))
+    assert any("set fail_limit to at most" in w for w in r.kind("warning")), r
+    r = pam_clerk("check", *args(pam, "max_tries=1", "fail_limit=2"))
     assert not any("enough for Clerk to lock" in w for w in r.kind("warning")), r
+    assert any("local failure budget refuses an identifier here after 2" in o
+               for o in r.kind("ok")), r
 
 
 def test_instance_settings_in_plain_words(pam, emu):
