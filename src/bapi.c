@@ -57,21 +57,6 @@ static struct json_object *parse(const struct buf *body)
 	return json_parse_strict(buf_str(body), body->len, json_type_null, err, sizeof err);
 }
 
-static const char *str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
-}
-
-static int flag(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
-	       json_object_get_boolean(v);
-}
-
 /* GET base+path with the secret key; the body in *root on 200. */
 static enum bapi_result get(const char *url, struct http_conn *conn, long timeout_ms,
 			    const char *key, struct json_object **root, char *err, size_t errsize)
@@ -132,7 +117,7 @@ enum bapi_result bapi_lookup(const char *base_url, struct http_conn *conn, long 
 			? json_object_array_get_idx(root, 0)
 			: NULL;
 	const char *id =
-		user && json_object_is_type(user, json_type_object) ? str(user, "id") : NULL;
+		user && json_object_is_type(user, json_type_object) ? json_str(user, "id") : NULL;
 	if (json_object_is_type(root, json_type_array) && json_object_array_length(root) == 0)
 		r = BAPI_NOT_FOUND;
 	else if (id == NULL || id[0] == '\0' || strlen(id) >= sizeof u->id ||
@@ -141,8 +126,8 @@ enum bapi_result bapi_lookup(const char *base_url, struct http_conn *conn, long 
 		r = BAPI_BAD; /* not one user, or not a Clerk id (it goes into a URL path) */
 	if (r == BAPI_FOUND) {
 		snprintf(u->id, sizeof u->id, "%s", id);
-		u->banned = flag(user, "banned");
-		u->locked = flag(user, "locked");
+		u->banned = json_flag(user, "banned");
+		u->locked = json_flag(user, "locked");
 	}
 	json_object_put(root);
 	if (r != BAPI_FOUND || org == NULL)
@@ -167,7 +152,8 @@ enum bapi_result bapi_lookup(const char *base_url, struct http_conn *conn, long 
 		    !json_object_object_get_ex(m, "organization", &o) ||
 		    !json_object_is_type(o, json_type_object))
 			continue;
-		const char *oid = str(o, "id"), *slug = str(o, "slug"), *role = str(m, "role");
+		const char *oid = json_str(o, "id"), *slug = json_str(o, "slug"),
+			   *role = json_str(m, "role");
 		if ((oid && strcmp(oid, org) == 0) || (slug && strcmp(slug, org) == 0)) {
 			u->in_org = 1;
 			if (role != NULL)

@@ -37,23 +37,6 @@ static int valid_policy(const struct fail_policy *p)
 	       p->max_entries <= FAIL_MAX_ENTRIES;
 }
 
-static int number(const char **p, char sep, long long *out)
-{
-	const char *s = *p;
-	long long v = 0;
-	int digits = 0;
-	while (*s >= '0' && *s <= '9' && digits < 15) {
-		v = v * 10 + (*s - '0');
-		s++;
-		digits++;
-	}
-	if (digits == 0 || *s != sep)
-		return -1;
-	*out = v;
-	*p = s + 1;
-	return 0;
-}
-
 static int parse_entry(const char **p, struct entry *e)
 {
 	const char *s = *p;
@@ -69,8 +52,8 @@ static int parse_entry(const char **p, struct entry *e)
 	memcpy(e->key, s, 64);
 	e->key[64] = '\0';
 	s += 65;
-	if (number(&s, ' ', &e->count) != 0 || number(&s, ' ', &e->first) != 0 ||
-	    number(&s, ' ', &e->last) != 0 || number(&s, '\n', &e->until) != 0)
+	if (record_number(&s, ' ', &e->count) != 0 || record_number(&s, ' ', &e->first) != 0 ||
+	    record_number(&s, ' ', &e->last) != 0 || record_number(&s, '\n', &e->until) != 0)
 		return -1;
 	if (e->count < 1 || e->count > LIMIT_MAX || e->last < e->first)
 		return -1;

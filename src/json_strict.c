@@ -37,3 +37,18 @@ struct json_object *json_parse_strict(const char *text, size_t len, enum json_ty
 	json_tokener_free(tok);
 	return root;
 }
+
+const char *json_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : NULL;
+}
+
+int json_flag(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
+	       json_object_get_boolean(v);
+}

@@ -11,4 +11,8 @@
 struct json_object *json_parse_strict(const char *text, size_t len, enum json_type want, char *err,
 				      size_t errsize);
 
+/* o's member key when it is a string (else NULL) / true (else false). */
+const char *json_str(struct json_object *o, const char *key);
+int json_flag(struct json_object *o, const char *key);
+
 #endif

@@ -62,25 +62,6 @@ const struct pacing_clock *pacing_system_clock(void)
 	return &sys;
 }
 
-/* A non-negative decimal of at most 15 digits (ms until the year 33658)
- * followed by sep; *p moves past sep. */
-static int number(const char **p, char sep, long long *out)
-{
-	const char *s = *p;
-	long long v = 0;
-	int digits = 0;
-	while (*s >= '0' && *s <= '9' && digits < 15) {
-		v = v * 10 + (*s - '0');
-		s++;
-		digits++;
-	}
-	if (digits == 0 || *s != sep)
-		return -1;
-	*out = v;
-	*p = s + 1;
-	return 0;
-}
-
 /* "<kind> <blocked_until> <n>[ <t>]*\n", times in ascending order. */
 static int parse_kind(const char **p, const char *name, struct kind_rec *k)
 {
@@ -89,19 +70,19 @@ static int parse_kind(const char **p, const char *name, struct kind_rec *k)
 	if (strncmp(*p, name, len) != 0 || (*p)[len] != ' ')
 		return -1;
 	*p += len + 1;
-	if (number(p, ' ', &k->blocked_until) != 0)
+	if (record_number(p, ' ', &k->blocked_until) != 0)
 		return -1;
 	/* The count ends the line when there are no times. */
 	const char *s = *p;
-	if (number(&s, '\n', &n) == 0) {
+	if (record_number(&s, '\n', &n) == 0) {
 		*p = s;
 		return n == 0 ? (k->n = 0) : -1;
 	}
-	if (number(p, ' ', &n) != 0 || n < 1 || n > PACING_MAX_LIMIT)
+	if (record_number(p, ' ', &n) != 0 || n < 1 || n > PACING_MAX_LIMIT)
 		return -1;
 	k->n = (int)n;
 	for (int i = 0; i < k->n; i++) {
-		if (number(p, i + 1 < k->n ? ' ' : '\n', &k->t[i]) != 0)
+		if (record_number(p, i + 1 < k->n ? ' ' : '\n', &k->t[i]) != 0)
 			return -1;
 		if (i > 0 && k->t[i] < k->t[i - 1])
 			return -1;

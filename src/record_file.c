@@ -70,3 +70,20 @@ void record_close(int lockfd)
 	if (lockfd >= 0)
 		close(lockfd); /* releases the flock */
 }
+
+int record_number(const char **p, char sep, long long *out)
+{
+	const char *s = *p;
+	long long v = 0;
+	int digits = 0;
+	while (*s >= '0' && *s <= '9' && digits < 15) {
+		v = v * 10 + (*s - '0');
+		s++;
+		digits++;
+	}
+	if (digits == 0 || *s != sep)
+		return -1;
+	*out = v;
+	*p = s + 1;
+	return 0;
+}

@@ -26,6 +26,10 @@ int record_save(int dirfd, const char *name, const char *data, size_t len);
 /* Remove dirfd/name (a corrupt record); needs the lock. */
 void record_remove(int dirfd, const char *name);
 
+/* A record's number: a non-negative decimal of at most 15 digits (ms until
+ * the year 33658) followed by sep; *p moves past sep. 0, or -1. */
+int record_number(const char **p, char sep, long long *out);
+
 /* Release the lock taken by record_open. */
 void record_close(int lockfd);
 

@@ -18,21 +18,6 @@
 #define MAX_WAIT_S 60L	  /* the longest one wait */
 #define MAX_PAGES  10000L /* 5,000,000 users: a bound, not a limit met */
 
-static const char *str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
-}
-
-static bool flag(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
-	       json_object_get_boolean(v);
-}
-
 static void sleep_s(long s)
 {
 	struct timespec ts = { s, 0 };
@@ -94,16 +79,16 @@ static int copy(char *dst, size_t size, const char *src)
 /* The primary email address of a Backend API User. */
 static const char *primary_email(struct json_object *u)
 {
-	const char *pid = str(u, "primary_email_address_id");
+	const char *pid = json_str(u, "primary_email_address_id");
 	struct json_object *a;
 	if (!json_object_object_get_ex(u, "email_addresses", &a) ||
 	    !json_object_is_type(a, json_type_array))
 		return NULL;
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		struct json_object *e = json_object_array_get_idx(a, i);
-		const char *id = str(e, "id");
+		const char *id = json_str(e, "id");
 		if (pid == NULL || (id != NULL && strcmp(id, pid) == 0))
-			return str(e, "email_address");
+			return json_str(e, "email_address");
 	}
 	return NULL;
 }
@@ -120,12 +105,12 @@ static void gecos(char *out, size_t size, const char *first, const char *last)
 
 static int add_user(struct sync_list *l, struct json_object *u, char *err, size_t errsize)
 {
-	const char *id = str(u, "id");
+	const char *id = json_str(u, "id");
 	if (id == NULL || id[0] == '\0' || strlen(id) >= sizeof l->v[0].id) {
 		snprintf(err, errsize, "a user without a usable id");
 		return -1;
 	}
-	if (flag(u, "banned") || flag(u, "locked"))
+	if (json_flag(u, "banned") || json_flag(u, "locked"))
 		return 0;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 256;
@@ -141,9 +126,9 @@ static int add_user(struct sync_list *l, struct json_object *u, char *err, size_
 	memset(s, 0, sizeof *s);
 	snprintf(s->id, sizeof s->id, "%s", id);
 	/* Too long a username or address: no name from it (skipped later). */
-	(void)copy(s->username, sizeof s->username, str(u, "username"));
+	(void)copy(s->username, sizeof s->username, json_str(u, "username"));
 	(void)copy(s->email, sizeof s->email, primary_email(u));
-	gecos(s->gecos, sizeof s->gecos, str(u, "first_name"), str(u, "last_name"));
+	gecos(s->gecos, sizeof s->gecos, json_str(u, "first_name"), json_str(u, "last_name"));
 	l->n++;
 	return 0;
 }
@@ -189,9 +174,9 @@ static int read_pages(const char *base, const char *path, struct http_conn *conn
 				rc = add_user(l, it, err, errsize);
 				continue;
 			}
-			const char *role = str(it, "role");
+			const char *role = json_str(it, "role");
 			const char *uid = json_object_object_get_ex(it, "public_user_data", &pud)
-						  ? str(pud, "user_id")
+						  ? json_str(pud, "user_id")
 						  : NULL;
 			struct sync_user *s = uid ? find(l, uid) : NULL;
 			if (s != NULL) {
