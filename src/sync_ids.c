@@ -26,7 +26,7 @@ static int mark(struct sync_ids *m, uid_t uid)
 
 static bool is_used(const struct sync_ids *m, uid_t uid)
 {
-	return (m->used[(uid - m->min) / 8] >> ((uid - m->min) % 8)) & 1u;
+	return ((unsigned)m->used[(uid - m->min) / 8] >> ((uid - m->min) % 8)) & 1u;
 }
 
 static const char *id_at(const void *ctx, size_t pos)
