@@ -58,8 +58,8 @@ def _patch(conftest):
     if MODE == "asan":
         runtime = _asan_runtime()
 
-        def env(self, extra=None):
-            e = original_env(self, extra)
+        def env(self, *args, **kw):
+            e = original_env(self, *args, **kw)
             e["LD_PRELOAD"] = runtime + ":" + e.get("LD_PRELOAD", "")
             e["ASAN_OPTIONS"] = os.environ.get(
                 "PAM_WRAP_ASAN_OPTIONS",
@@ -76,8 +76,8 @@ def _patch(conftest):
         os.chmod(wrapper, 0o755)
         conftest.PYTHON = wrapper
 
-        def env(self, extra=None):
-            e = original_env(self, extra)
+        def env(self, *args, **kw):
+            e = original_env(self, *args, **kw)
             e["PYTHONMALLOC"] = "malloc"
             return e
     else:
