@@ -24,6 +24,7 @@
 
 #include "fail_budget.h"
 #include "state.h"
+#include "tmp_tree.h"
 
 #define NOW ((time_t)1767225600) /* 2026-01-01T00:00:00Z */
 #define ID  "alice"
@@ -36,27 +37,6 @@ static char msg[512];
 static int dirfd_;
 static int test_no;
 static const struct fail_policy policy = { 5, 900, 600, 8, 100 };
-
-static int remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d == NULL)
-		return unlink(path);
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		char p[PATH_MAX + 300];
-		snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-		struct stat st;
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-			remove_tree(p);
-		else
-			unlink(p);
-	}
-	closedir(d);
-	return rmdir(path);
-}
 
 static int group_setup(void **state)
 {

@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "offline.h"
+#include "tmp_tree.h"
 
 /* What offline_check says of a record's claims (issue 14 tests read it). */
 static struct jwt_claims test_claims;
@@ -68,27 +69,6 @@ void __wrap_free(void *p)
 }
 
 /* --- fixtures and helpers ------------------------------------------------ */
-
-static int remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d == NULL)
-		return unlink(path);
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		char p[PATH_MAX + 300];
-		snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-		struct stat st;
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-			remove_tree(p);
-		else
-			unlink(p);
-	}
-	closedir(d);
-	return rmdir(path);
-}
 
 static void name_of(const char *identifier, char out[65])
 {

@@ -26,6 +26,7 @@
 
 #include "pacing.h"
 #include "state.h"
+#include "tmp_tree.h"
 
 static char tmpdir[PATH_MAX];
 static char dir[PATH_MAX + 32];
@@ -67,27 +68,6 @@ static struct pacing_clock clk = { fake_wall, fake_mono, fake_sleep, &fc };
 #define CREATE	((struct pacing_rate){ 5, 10000 })
 #define ATTEMPT ((struct pacing_rate){ 3, 10000 })
 #define FAR	(fc.mono + 60000) /* a login budget that covers any wait here */
-
-static int remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d == NULL)
-		return unlink(path);
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		char p[PATH_MAX + 300];
-		snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-		struct stat st;
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-			remove_tree(p);
-		else
-			unlink(p);
-	}
-	closedir(d);
-	return rmdir(path);
-}
 
 static int group_setup(void **state)
 {

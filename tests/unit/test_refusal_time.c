@@ -19,6 +19,7 @@
 
 #include "refusal_time.h"
 #include "state.h"
+#include "tmp_tree.h"
 
 static char tmpdir[PATH_MAX];
 static char dir[PATH_MAX + 32];
@@ -26,27 +27,6 @@ static char record[PATH_MAX + 64];
 static char err[512];
 static int dirfd_;
 static int test_no;
-
-static int remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d == NULL)
-		return unlink(path);
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		char p[PATH_MAX + 300];
-		snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-		struct stat st;
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-			remove_tree(p);
-		else
-			unlink(p);
-	}
-	closedir(d);
-	return rmdir(path);
-}
 
 static int group_setup(void **state)
 {
